@@ -1,0 +1,4 @@
+/** The package's programmatic API: usable without Node-RED. */
+export * from './engine';
+export * from './common/types';
+export { boxMaskToRle, rleToBoxMask, rleArea, encodeCounts, decodeCounts } from './common/rle';

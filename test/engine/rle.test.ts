@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { boxMaskToRle, decodeCounts, encodeCounts, rleArea, rleToBoxMask } from '../../src/common/rle';
+
+test('RLE strings match what pycocotools writes', () => {
+  // pycocotools.mask.encode of a 2x2 all-ones mask is b'04'; of a 3x3 with only the centre set, b'414'.
+  assert.equal(boxMaskToRle({ x: 0, y: 0, width: 2, height: 2, data: Uint8Array.from([1, 1, 1, 1]) }, 2, 2).counts, '04');
+  assert.equal(boxMaskToRle({ x: 1, y: 1, width: 1, height: 1, data: Uint8Array.from([1]) }, 3, 3).counts, '414');
+});
+
+test('RLE round-trips large runs and deltas of both signs', () => {
+  const counts = [0, 5, 100000, 3, 7, 250000, 1, 2];
+  assert.deepEqual(decodeCounts(encodeCounts(counts)), counts);
+});
+
+test('a box mask comes back where it was, in column-major runs', () => {
+  const data = Uint8Array.from([1, 0, 1, 1, 1, 0]); // 3 wide, 2 high
+  const rle = boxMaskToRle({ x: 4, y: 2, width: 3, height: 2, data }, 10, 6);
+  assert.deepEqual(rle.size, [6, 10]);
+  assert.equal(rleArea(rle), 4);
+  const back = rleToBoxMask(rle);
+  assert.deepEqual(back, { x: 4, y: 2, width: 3, height: 2, data });
+});
+
+test('malformed RLE is refused', () => {
+  assert.throws(() => rleArea({ size: [2, 2], counts: '05' }), /covers 5 pixels/);
+  assert.throws(() => rleArea({ size: [2, 2], counts: '0\u00ff' }), /invalid character/);
+  assert.throws(() => rleArea({ size: [0, 2], counts: '' } as never), /positive integers/);
+});
