@@ -1,0 +1,146 @@
+/**
+ * One SAM 3 engine shared by every node that uses a sam3-model config node:
+ * loaded on the first user, closed after the last; work that arrives while it
+ * loads waits in a bounded queue; a bounded number of calls run at once.
+ * Knows nothing of Node-RED, so it is tested on its own.
+ */
+import { Sam3Engine, type EngineOptions } from '../../engine';
+
+export type ModelState = 'idle' | 'loading' | 'ready' | 'missing' | 'error';
+export type StateListener = (state: ModelState, detail: string) => void;
+
+export interface SharedEngineLimits {
+  /** Calls that may wait (for the model or for a free slot) before new ones are refused. */
+  maxQueued: number;
+  /** Calls handed to the engine at once: 2 lets one image decode while another is inferred. */
+  maxConcurrent: number;
+  /** After a failed load, how long before a new call tries loading again. */
+  retryAfterMs: number;
+}
+
+export const DEFAULT_LIMITS: SharedEngineLimits = { maxQueued: 100, maxConcurrent: 2, retryAfterMs: 10_000 };
+
+export class QueueFullError extends Error {
+  constructor(limit: number) {
+    super(`SAM 3 queue is full (${limit} waiting): the message was refused, not dropped silently; slow the input or raise the limit`);
+    this.name = 'QueueFullError';
+  }
+}
+
+export class SharedEngine {
+  private readonly users = new Map<string, StateListener>();
+  private loading: Promise<Sam3Engine> | undefined;
+  private engine: Sam3Engine | undefined;
+  private failedAt = 0;
+  private lastError: Error | undefined;
+  private running = 0;
+  private queued = 0;
+  private readonly waiting: Array<() => void> = [];
+  private closing: Promise<void> | undefined;
+  state: ModelState = 'idle';
+  detail = '';
+  /** Told of every state change, without counting as a user (the config node logs through it). */
+  onChange: StateListener | undefined;
+
+  constructor(
+    private readonly options: EngineOptions,
+    private readonly limits: SharedEngineLimits = DEFAULT_LIMITS,
+    private readonly load: (o: EngineOptions) => Promise<Sam3Engine> = (o) => Sam3Engine.load(o),
+  ) {}
+
+  get modelDir(): string {
+    return this.options.modelDir;
+  }
+
+  /** The loaded engine, if any (for its model identity). */
+  get current(): Sam3Engine | undefined {
+    return this.engine;
+  }
+
+  addUser(id: string, listener: StateListener): void {
+    this.users.set(id, listener);
+    listener(this.state, this.detail);
+    if (this.users.size === 1) void this.ensureLoaded().catch(() => undefined);
+  }
+
+  /** Removes a user; the last one out closes the engine and its host process. */
+  async removeUser(id: string): Promise<void> {
+    this.users.delete(id);
+    if (this.users.size === 0) await this.close();
+  }
+
+  /** Runs `fn` on the engine once it is loaded and a slot is free. */
+  async run<T>(fn: (engine: Sam3Engine) => Promise<T>): Promise<T> {
+    if (this.queued >= this.limits.maxQueued) throw new QueueFullError(this.limits.maxQueued);
+    this.queued++;
+    let engine: Sam3Engine;
+    try {
+      engine = await this.ensureLoaded();
+      while (this.running >= this.limits.maxConcurrent) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } finally {
+      this.queued--;
+    }
+    this.running++;
+    try {
+      return await fn(engine);
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  /** Calls running on the engine, and calls waiting for the model or a slot. */
+  get activity(): { running: number; queued: number } {
+    return { running: this.running, queued: this.queued };
+  }
+
+  private ensureLoaded(): Promise<Sam3Engine> {
+    if (this.engine) return Promise.resolve(this.engine);
+    if (this.loading) return this.loading;
+    if (this.lastError && Date.now() - this.failedAt < this.limits.retryAfterMs) return Promise.reject(this.lastError);
+    this.setState('loading', this.options.modelDir);
+    const loading = this.load(this.options).then(
+      (engine) => {
+        if (this.loading !== loading) {
+          // Closed while loading: nobody wants it any more.
+          void engine.close();
+          throw new Error('SAM 3 model was unloaded while it loaded');
+        }
+        this.engine = engine;
+        this.loading = undefined;
+        this.lastError = undefined;
+        this.setState('ready', engine.files.variant || 'fp32');
+        return engine;
+      },
+      (err: Error) => {
+        if (this.loading === loading) this.loading = undefined;
+        this.lastError = err;
+        this.failedAt = Date.now();
+        const missing = err.name === 'ModelFolderError' && /does not exist|is incomplete/.test(err.message);
+        this.setState(missing ? 'missing' : 'error', err.message);
+        throw err;
+      },
+    );
+    this.loading = loading;
+    return loading;
+  }
+
+  private setState(state: ModelState, detail: string): void {
+    this.state = state;
+    this.detail = detail;
+    this.onChange?.(state, detail);
+    for (const listener of this.users.values()) listener(state, detail);
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return this.closing;
+    const engine = this.engine;
+    this.engine = undefined;
+    this.loading = undefined;
+    this.state = 'idle';
+    this.closing = (engine ? engine.close() : Promise.resolve()).finally(() => {
+      this.closing = undefined;
+    });
+    return this.closing;
+  }
+}

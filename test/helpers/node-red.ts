@@ -1,0 +1,84 @@
+/**
+ * A typed face for node-red-node-test-helper, which ships no types, plus the
+ * few things every node test needs: the runtime started once, flows unloaded
+ * between tests, and waiting for a message or an error.
+ */
+import * as path from 'node:path';
+import { after, afterEach, before } from 'node:test';
+import type { EventEmitter } from 'node:events';
+
+export type FlowNode = Record<string, unknown> & { id: string; type: string };
+export type TestNode = EventEmitter & { id: string; receive(msg: object): void };
+type NodeModule = (RED: unknown) => void;
+
+interface Helper {
+  init(runtimePath: string, settings?: object): void;
+  settings(settings: object): void;
+  startServer(done: () => void): void;
+  stopServer(done: () => void): void;
+  load(nodes: NodeModule | NodeModule[], flow: FlowNode[], credentials?: object): Promise<void>;
+  unload(): Promise<void>;
+  getNode(id: string): TestNode;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const helper = require('node-red-node-test-helper') as Helper;
+helper.init(require.resolve('node-red'));
+
+const dist = path.resolve(__dirname, '..', '..', 'src', 'nodes');
+/** The compiled node modules, as Node-RED would load them. */
+export function nodeModule(name: string): NodeModule {
+  return require(path.join(dist, `${name}.js`)) as NodeModule;
+}
+export function coreNode(file: string): NodeModule {
+  return require(path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', file)) as NodeModule;
+}
+
+/** Starts the helper's runtime for this test file and unloads flows after each test. */
+export function useNodeRed(): void {
+  before(() => new Promise<void>((resolve) => helper.startServer(resolve)));
+  afterEach(() => helper.unload());
+  after(() => new Promise<void>((resolve) => helper.stopServer(resolve)));
+}
+
+/** The next `input` message a helper node receives (rejects after `ms`). */
+export function nextMessage<T = Record<string, unknown>>(node: TestNode, ms = 20_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no message reached ${node.id} within ${ms} ms`)), ms);
+    node.once('input', (msg: T) => {
+      clearTimeout(timer);
+      resolve(msg);
+    });
+  });
+}
+
+/** Collects `count` messages arriving at a helper node. */
+export function collect<T = Record<string, unknown>>(node: TestNode, count: number, ms = 60_000): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const got: T[] = [];
+    const timer = setTimeout(() => reject(new Error(`only ${got.length} of ${count} messages reached ${node.id}`)), ms);
+    node.on('input', (msg: T) => {
+      got.push(msg);
+      if (got.length === count) {
+        clearTimeout(timer);
+        resolve(got);
+      }
+    });
+  });
+}
+
+/** Resolves with the next status a node shows whose text matches. */
+export function statusMatching(node: TestNode, pattern: RegExp, ms = 20_000): Promise<{ fill?: string; text?: string }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${node.id} never showed a status matching ${pattern}`)), ms);
+    const listener = (call: { args: Array<{ fill?: string; text?: string }> }): void => {
+      const s = call.args[0];
+      if (s && typeof s.text === 'string' && pattern.test(s.text)) {
+        clearTimeout(timer);
+        node.off('call:status', listener);
+        resolve(s);
+      }
+    };
+    node.on('call:status', listener);
+  });
+}
