@@ -1,0 +1,103 @@
+/**
+ * mask-blur: hides the pixels of msg.detections in the image (blur, mosaic or
+ * solid fill) and writes the image back in its own format, with an audit
+ * summary in msg.redaction.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import type { ImageInput, Instance } from '../common/types';
+import { redactImage, type RedactMode, type RedactOptions, type RedactResult } from '../redact';
+import { numberField, readProperty, writeMsgProperty, type PropertyType } from './lib/properties';
+import { ThrottledStatus } from './lib/throttled-status';
+
+interface MaskBlurDef extends NodeDef {
+  property?: string;
+  propertyType?: PropertyType;
+  outputProperty?: string;
+  mode?: RedactMode;
+  fillColor?: string;
+  cover?: 'mask' | 'box';
+  growPercent?: string | number;
+  growPixels?: string | number;
+  feather?: string | number;
+  labels?: string;
+  minScore?: string | number;
+  quality?: string | number;
+  keepMetadata?: boolean;
+  onInvalid?: 'error' | 'redact-all';
+}
+
+type BlurMsg = NodeMessageInFlow & { detections?: unknown; segmentation?: Record<string, unknown>; redaction?: unknown };
+
+export = function register(RED: NodeAPI): void {
+  function MaskBlur(this: Node, config: MaskBlurDef): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const property = config.property || 'payload';
+    const propertyType = config.propertyType || 'msg';
+    const outputProperty = config.outputProperty || 'payload';
+    const labels = (config.labels ?? '').split(',').map((l) => l.trim()).filter(Boolean);
+    const options: RedactOptions = {
+      mode: config.mode || 'blur',
+      fillColor: config.fillColor || '#000000',
+      cover: config.cover || 'mask',
+      growPercent: numberField(config.growPercent, 4),
+      growPixels: numberField(config.growPixels, 0),
+      featherPixels: numberField(config.feather, 4),
+      labels: labels.length > 0 ? labels : undefined,
+      minScore: numberField(config.minScore, 0),
+      quality: numberField(config.quality, 90),
+      keepMetadata: config.keepMetadata === true,
+    };
+    const redactAllOnInvalid = config.onInvalid === 'redact-all';
+    const status = new ThrottledStatus((s) => node.status(s));
+
+    node.on('input', (msg: BlurMsg, send, done) => {
+      let image: unknown;
+      try {
+        image = readProperty(RED, node, msg, property, propertyType);
+        if (image === undefined || image === null) throw new Error(RED._('mask-blur.errors.no-image', { property: `${propertyType}.${property}` }));
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
+      const input = image as ImageInput;
+      const finish = (result: RedactResult, reason?: string): void => {
+        writeMsgProperty(RED, msg, outputProperty, result.image);
+        const seg = msg.segmentation ?? {};
+        msg.redaction = {
+          ...result.summary,
+          format: result.format,
+          width: result.width,
+          height: result.height,
+          prompts: seg.prompts,
+          threshold: seg.threshold,
+          modelId: seg.modelId,
+          ...(reason ? { reason } : {}),
+        };
+        status.set({});
+        send(msg);
+        done();
+      };
+      // Whatever msg.detections holds, redactImage validates it before touching a pixel.
+      redactImage(input, msg.detections as Instance[], options)
+        .then((result) => finish(result))
+        .catch((err: Error) => {
+          if (!redactAllOnInvalid) throw err;
+          // Fail closed: the detections could not be used, so nothing of the image is shown.
+          node.warn(RED._('mask-blur.warn.whole-image', { reason: err.message }));
+          return redactImage(input, [], { ...options, wholeImage: true }).then((result) => finish(result, err.message));
+        })
+        .catch((err: Error) => {
+          status.now({ fill: 'red', shape: 'ring', text: RED._('mask-blur.status.error') });
+          done(err);
+        });
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      status.stop();
+      done();
+    });
+  }
+
+  RED.nodes.registerType('mask-blur', MaskBlur);
+};

@@ -1,0 +1,30 @@
+/**
+ * Blends a rendered effect into the frame through a cover's alpha. Colour
+ * channels only: an RGBA image keeps its alpha byte for byte, so redaction
+ * never changes an image's shape or transparency.
+ */
+import type { Frame } from './frame';
+import type { Cover } from './masks';
+
+export function blendInto(frame: Frame, cover: Cover, effect: Buffer): void {
+  const ch = frame.channels;
+  const data = frame.data;
+  for (let y = 0; y < cover.height; y++) {
+    let p = ((cover.y + y) * frame.width + cover.x) * ch;
+    let e = y * cover.width * ch;
+    for (let x = 0, i = y * cover.width; x < cover.width; x++, i++, p += ch, e += ch) {
+      const a = cover.alpha[i];
+      if (a === 0) continue;
+      if (a === 255) {
+        data[p] = effect[e];
+        data[p + 1] = effect[e + 1];
+        data[p + 2] = effect[e + 2];
+        continue;
+      }
+      const b = 255 - a;
+      data[p] = (data[p] * b + effect[e] * a + 127) / 255;
+      data[p + 1] = (data[p + 1] * b + effect[e + 1] * a + 127) / 255;
+      data[p + 2] = (data[p + 2] * b + effect[e + 2] * a + 127) / 255;
+    }
+  }
+}

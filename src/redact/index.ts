@@ -1,0 +1,8 @@
+/**
+ * The redact layer: pixels only, no Node-RED. Takes an image and SAM 3
+ * instances (masks in upright image coordinates) and returns the image with
+ * exactly those regions blurred, pixelated or filled, in the same format.
+ */
+export { redactImage } from './redact-image';
+export { validateInstances } from './validate';
+export type { RedactMode, RedactOptions, RedactResult, RedactSummary, LabelSummary } from './types';

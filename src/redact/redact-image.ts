@@ -1,0 +1,62 @@
+/**
+ * redactImage: decode once, redact instance by instance inside each
+ * instance's own rectangle, encode once. Anything wrong with the detections
+ * throws before an image is produced: a caller never gets the picture back
+ * unredacted because a mask was unusable.
+ */
+import { rleToBoxMask } from '../common/rle';
+import type { ImageInput, Instance } from '../common/types';
+import { blendInto } from './composite';
+import { decodeImage } from './decode';
+import { renderEffect } from './effects';
+import { encodeImage } from './encode';
+import { boxToMask, buildCover, growthFor, markCovered, wholeCover, type Cover } from './masks';
+import { resolveOptions, type ResolvedOptions } from './options';
+import type { RedactOptions, RedactResult, RedactSummary } from './types';
+import { validateInstances } from './validate';
+
+function coverFor(inst: Instance, o: ResolvedOptions, width: number, height: number): Cover | null {
+  // An empty mask with a real box still means "something is here": cover the box.
+  const mask = (o.cover === 'mask' ? rleToBoxMask(inst.mask) : null) ?? boxToMask(inst.box, width, height);
+  if (!mask) return null;
+  const grow = growthFor(inst.box, o.growPercent, o.minGrowPixels, o.growPixels);
+  return buildCover(mask, grow, o.featherPixels, width, height);
+}
+
+export async function redactImage(image: ImageInput, instances: Instance[], opts?: RedactOptions): Promise<RedactResult> {
+  const t0 = performance.now();
+  const o = resolveOptions(opts);
+  const { frame, source } = await decodeImage(image);
+  const { width, height } = frame;
+  const summary: RedactSummary = { mode: o.mode, instances: 0, perLabel: {}, pixelsRedacted: 0, ms: 0 };
+  const effect = { mode: o.mode, fill: o.fill, blurSigma: o.blurSigma, pixelSize: o.pixelSize };
+
+  if (o.wholeImage) {
+    // The fallback when detections are unusable, so they are not even read.
+    const cover = wholeCover(width, height);
+    blendInto(frame, cover, await renderEffect(frame, cover, effect));
+    summary.pixelsRedacted = cover.full;
+    summary.wholeImage = true;
+  } else {
+    const chosen = validateInstances(instances, width, height).filter(
+      (i) => i.score >= o.minScore && (!o.labels || o.labels.has(i.label)),
+    );
+    const covered = chosen.length ? new Uint8Array(width * height) : null;
+    for (const inst of chosen) {
+      const cover = coverFor(inst, o, width, height);
+      if (!cover || !covered) continue;
+      // Each effect reads the frame as already redacted by earlier instances,
+      // so where instances overlap no step can bring back unredacted pixels.
+      blendInto(frame, cover, await renderEffect(frame, cover, effect));
+      summary.pixelsRedacted += markCovered(covered, width, cover);
+      summary.instances++;
+      const l = (summary.perLabel[inst.label] ??= { instances: 0, pixels: 0 });
+      l.instances++;
+      l.pixels += cover.full;
+    }
+  }
+
+  const out = await encodeImage(frame, source, { quality: o.quality, keepMetadata: o.keepMetadata });
+  summary.ms = Math.round(performance.now() - t0);
+  return { image: out.image, format: out.format, width, height, summary };
+}
