@@ -4,11 +4,14 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow, NodeStatus } from 'node-red';
 import type { Prompt, SegmentResult } from '../engine';
+import type { ImageInput, RawFrame } from '../common/types';
 import { drawPreview } from '../redact/preview';
 import { numberField, readProperty, writeMsgProperty, type PropertyType } from './lib/properties';
 import type { ModelState } from './lib/shared-engine';
 import { ThrottledStatus } from './lib/throttled-status';
 import type { Sam3ModelNode } from './lib/sam3-model-node';
+import { VideoFrames } from './lib/video-frames';
+import { videoJobs, type FrameParts } from './lib/video-jobs';
 
 interface PromptRow {
   text: string;
@@ -23,6 +26,9 @@ interface Sam3SegmentDef extends NodeDef {
   tiles?: string;
   preview?: boolean;
   previewProperty?: string;
+  stride?: string | number;
+  sceneCut?: string | number;
+  onDetectionError?: 'redact' | 'fail';
 }
 
 type SegmentMsg = NodeMessageInFlow & { prompt?: unknown; detections?: unknown; segmentation?: unknown };
@@ -33,6 +39,10 @@ function promptsFor(msg: SegmentMsg, own: Prompt[]): Prompt[] | string {
   if (p === undefined || p === null || p === '') return own;
   if (typeof p === 'string' || Array.isArray(p)) return p as Prompt[] | string;
   throw new TypeError('msg.prompt must be a string like "face, license plate" or an array of prompts');
+}
+
+function promptList(prompts: Prompt[] | string): Prompt[] {
+  return typeof prompts === 'string' ? prompts.split(',').map((p) => p.trim()).filter(Boolean) : prompts;
 }
 
 function tilesOption(value: string | undefined): number | 'auto' | undefined {
@@ -89,12 +99,34 @@ export = function register(RED: NodeAPI): void {
       });
     }
 
+    const stride = Math.max(1, Math.floor(numberField(config.stride, 1)));
+    const video = new VideoFrames({
+      stride,
+      sceneCut: numberField(config.sceneCut, 30),
+      onDetectionError: config.onDetectionError === 'fail' ? 'fail' : 'redact',
+    });
+    /** One engine call, counted in the status. */
+    const segment = (shared: Sam3ModelNode, image: ImageInput, prompts: Prompt[] | string): Promise<SegmentResult> => {
+      inFlight++;
+      showActivity();
+      const started = Date.now();
+      return shared.shared
+        .run((engine) => engine.segment(image, prompts, { threshold: shared.threshold, tiles }))
+        .then((r) => {
+          lastMs = Date.now() - started;
+          return r;
+        })
+        .finally(() => {
+          inFlight--;
+          showActivity();
+        });
+    };
+
     node.on('input', (msg: SegmentMsg, send, done) => {
       if (!model) {
         done(new Error(RED._('sam3-segment.errors.no-model')));
         return;
       }
-      const started = Date.now();
       let image: unknown;
       let prompts: Prompt[] | string;
       try {
@@ -105,34 +137,47 @@ export = function register(RED: NodeAPI): void {
         done(err as Error);
         return;
       }
-      inFlight++;
-      showActivity();
-      model.shared
-        .run((engine) => engine.segment(image as Buffer, prompts, { threshold: model.threshold, tiles }).then((r) => ({ r, engine })))
-        .then(async ({ r, engine }: { r: SegmentResult; engine: { modelId: string } }) => {
+      const parts = (msg as { parts?: FrameParts }).parts;
+      const job = parts?.type === 'video' ? videoJobs.get(parts.id) : undefined;
+      if (parts?.type === 'video') {
+        if (!job) return done(); // its job already failed or was stopped: the frame goes nowhere
+        const segmentation = { prompts: promptList(prompts), threshold: model.threshold, stride };
+        const frame = image as RawFrame;
+        const framePrompts = prompts;
+        video.push(job, parts, {
+          frame,
+          detect: () => segment(model, frame, framePrompts).then((r) => r.instances),
+          emit: (instances, carried) => {
+            msg.detections = instances;
+            msg.segmentation = { ...segmentation, width: job.info.width, height: job.info.height, carried, modelId: model.shared.current?.modelId };
+            send(msg);
+            done();
+          },
+          end: (err) => (err ? done(err) : done()),
+        });
+        return;
+      }
+      segment(model, image as ImageInput, prompts)
+        .then(async (r) => {
           msg.detections = r.instances;
           msg.segmentation = {
             width: r.width,
             height: r.height,
-            prompts: typeof prompts === 'string' ? prompts.split(',').map((p) => p.trim()).filter(Boolean) : prompts,
+            prompts: promptList(prompts),
             threshold: model.threshold,
-            modelId: engine.modelId,
+            modelId: model.shared.current?.modelId,
             timings: r.timings,
           };
-          if (config.preview) writeMsgProperty(RED, msg, previewProperty, await drawPreview(image as Buffer, r.instances));
-          lastMs = Date.now() - started;
+          if (config.preview) writeMsgProperty(RED, msg, previewProperty, await drawPreview(image as ImageInput, r.instances));
           send(msg);
           done();
         })
-        .catch((err: Error) => done(err))
-        .finally(() => {
-          inFlight--;
-          showActivity();
-        });
+        .catch((err: Error) => done(err));
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
       status.stop();
+      video.close();
       if (!model) return done();
       model.shared.removeUser(node.id).then(done, () => done());
     });

@@ -22,8 +22,11 @@ export interface StrideScheduleOptions<T> {
    * (nothing unredacted goes on); 'fail': the job fails.
    */
   onDetectionError: 'redact' | 'fail';
-  /** Called once when the job fails (onDetectionError 'fail'); no frame is emitted after it. */
-  fail: (err: Error, index: number) => void;
+  /**
+   * Called once when a detection fails under onDetectionError 'fail', with
+   * the frames still held (none is emitted after this).
+   */
+  fail: (err: Error, held: T[]) => void;
 }
 
 export class StrideSchedule<T> {
@@ -59,6 +62,15 @@ export class StrideSchedule<T> {
     if (index === this.nextEmit || index - this.lastScheduled >= this.o.stride || flags.last || flags.cut) this.schedule(index);
   }
 
+  /** Stops the schedule (the job failed elsewhere) and hands back the frames it held. */
+  abandon(): T[] {
+    this.failed = true;
+    const held = [...this.buffer.values()];
+    this.buffer.clear();
+    this.results.clear();
+    return held;
+  }
+
   private schedule(index: number): void {
     this.lastScheduled = index;
     this.scheduled.push(index);
@@ -70,11 +82,7 @@ export class StrideSchedule<T> {
         (instances) => this.results.set(index, instances),
         (err: Error) => {
           if (this.o.onDetectionError === 'fail') {
-            if (!this.failed) {
-              this.failed = true;
-              this.buffer.clear();
-              this.o.fail(err, index);
-            }
+            if (!this.failed) this.o.fail(err, this.abandon());
             return;
           }
           this.results.set(index, [wholeFrame(this.o.width, this.o.height)]);

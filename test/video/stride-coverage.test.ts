@@ -64,7 +64,7 @@ async function run(path: Path, frames: number, stride: number, opts: { failAt?: 
         emitted.push({ index, instances, carried });
         if (index === frames - 1) resolve();
       },
-      fail: (err) => { failure = err; resolve(); },
+      fail: (err, held) => { failure = err; assert.ok(held.length > 0); resolve(); },
     });
     for (let i = 0; i < frames; i++) {
       const frame = frameAt(path, i, opts.background?.(i));

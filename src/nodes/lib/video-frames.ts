@@ -1,0 +1,93 @@
+/**
+ * sam3-segment's handling of video frames: per job, a stride schedule
+ * decides which frames get a fresh detection and lets the others go on, in
+ * order, with the cover carried from the detections on either side.
+ */
+import type { Instance, RawFrame } from '../../common/types';
+import { frameSignature, isSceneCut } from '../../video/scene-cut';
+import { StrideSchedule } from '../../video/stride-schedule';
+import type { FrameParts, VideoJob } from './video-jobs';
+
+export interface FrameItem {
+  frame: RawFrame;
+  /** Runs a fresh detection on this frame. */
+  detect: () => Promise<Instance[]>;
+  /** Sends the frame on with these instances. */
+  emit: (instances: Instance[], carried: boolean) => void;
+  /** Ends the frame's message without sending it (the job failed). */
+  end: (err?: Error) => void;
+}
+
+export interface VideoFrameOptions {
+  stride: number;
+  /** Mean grey-level change that counts as a scene cut; 0 turns cut detection off. */
+  sceneCut: number;
+  onDetectionError: 'redact' | 'fail';
+}
+
+interface JobState {
+  schedule: StrideSchedule<FrameItem>;
+  previous?: Float32Array;
+}
+
+export class VideoFrames {
+  private readonly jobs = new Map<string, JobState>();
+
+  constructor(private readonly o: VideoFrameOptions) {}
+
+  push(job: VideoJob, parts: FrameParts, item: FrameItem): void {
+    let state = this.jobs.get(job.id);
+    if (!state) {
+      if (job.window < this.o.stride + 2) {
+        const err = new Error(
+          `video-split's window (${job.window} frames) is too small for a detection stride of ${this.o.stride}: ` +
+            `frames between detections are held until the next one, so the window must be at least ${this.o.stride + 2}`,
+        );
+        job.fail(err);
+        item.end(err);
+        return;
+      }
+      state = this.start(job);
+    }
+    let cut = false;
+    if (this.o.sceneCut > 0) {
+      const sig = frameSignature(item.frame);
+      cut = state.previous !== undefined && isSceneCut(state.previous, sig, this.o.sceneCut);
+      state.previous = sig;
+    }
+    state.schedule.push(parts.index, item, { last: parts.count !== undefined, cut });
+  }
+
+  private start(job: VideoJob): JobState {
+    const schedule = new StrideSchedule<FrameItem>({
+      stride: this.o.stride,
+      width: job.info.width,
+      height: job.info.height,
+      onDetectionError: this.o.onDetectionError,
+      detect: (_index, item) => item.detect(),
+      emit: (index, item, instances, carried) => {
+        item.emit(instances, carried);
+        if (job.count !== undefined && index === job.count - 1) this.jobs.delete(job.id);
+      },
+      fail: (err, held) => {
+        this.jobs.delete(job.id);
+        job.fail(err);
+        held.forEach((item, i) => item.end(i === 0 ? err : undefined));
+      },
+    });
+    const state: JobState = { schedule };
+    job.once('fail', () => {
+      if (this.jobs.get(job.id) !== state) return;
+      this.jobs.delete(job.id);
+      for (const item of schedule.abandon()) item.end();
+    });
+    this.jobs.set(job.id, state);
+    return state;
+  }
+
+  /** Ends every held frame (the node is closing). */
+  close(): void {
+    for (const state of this.jobs.values()) for (const item of state.schedule.abandon()) item.end();
+    this.jobs.clear();
+  }
+}

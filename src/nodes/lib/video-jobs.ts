@@ -1,0 +1,136 @@
+/**
+ * The video jobs in flight in this Node-RED process. video-split creates a
+ * job per video; frames travel as separate messages carrying only the job id
+ * (msg.parts.id), and the nodes downstream find the video's facts here
+ * instead of in every frame. The job is also how the nodes of one video
+ * talk: video-encode releases frames (so video-split may read more), and any
+ * of them can fail the job, which stops the reader and removes the partial
+ * output.
+ */
+import { EventEmitter } from 'node:events';
+import type { VideoInfo } from '../../video';
+
+export interface VideoJobInit {
+  id: string;
+  source: string;
+  info: VideoInfo;
+  /** Frames sent and not yet released by video-encode, at most. */
+  window: number;
+  /** Output path asked for by the message that started the job. */
+  outputPath?: string;
+}
+
+export class VideoJob extends EventEmitter {
+  readonly id: string;
+  readonly source: string;
+  readonly info: VideoInfo;
+  readonly window: number;
+  readonly outputPath?: string;
+  readonly startedAt = Date.now();
+  sent = 0;
+  released = 0;
+  /** Known once the last frame was read. */
+  count: number | undefined;
+  failure: Error | undefined;
+  finished = false;
+
+  constructor(init: VideoJobInit) {
+    super();
+    this.id = init.id;
+    this.source = init.source;
+    this.info = init.info;
+    this.window = init.window;
+    this.outputPath = init.outputPath;
+  }
+
+  get inFlight(): number {
+    return this.sent - this.released;
+  }
+
+  release(frames = 1): void {
+    this.released += frames;
+    this.emit('release');
+  }
+
+  /** Fails the job once; every node holding part of it hears 'fail'. */
+  fail(err: Error): void {
+    if (this.failure || this.finished) return;
+    this.failure = err;
+    this.emit('fail', err);
+    jobs.delete(this.id);
+  }
+
+  finish(): void {
+    if (this.failure || this.finished) return;
+    this.finished = true;
+    this.emit('finish');
+    jobs.delete(this.id);
+  }
+
+  /**
+   * Resolves when fewer than `window` frames are in flight. Rejects when the
+   * job fails, or when nothing is released for `stallMs` (a node downstream
+   * dropped a frame or the flow is miswired): failing closed beats hanging.
+   */
+  waitForRoom(stallMs: number): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.inFlight < this.window) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.off('release', onRelease);
+        this.off('fail', onFail);
+      };
+      const onRelease = (): void => {
+        if (this.inFlight < this.window) {
+          cleanup();
+          resolve();
+        }
+      };
+      const onFail = (err: Error): void => {
+        cleanup();
+        reject(err);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        const err = new Error(
+          `video ${this.source}: no frame reached video-encode for ${Math.round(stallMs / 1000)} s ` +
+            `(${this.inFlight} frames in flight); is video-encode wired after mask-blur, and does every frame reach it?`,
+        );
+        this.fail(err);
+        reject(err);
+      }, stallMs);
+      this.on('release', onRelease);
+      this.on('fail', onFail);
+    });
+  }
+}
+
+const jobs = new Map<string, VideoJob>();
+
+export const videoJobs = {
+  create(init: VideoJobInit): VideoJob {
+    const job = new VideoJob(init);
+    // Several nodes listen to one job; the default limit of 10 is not a leak here.
+    job.setMaxListeners(0);
+    jobs.set(job.id, job);
+    return job;
+  },
+  get(id: unknown): VideoJob | undefined {
+    return typeof id === 'string' ? jobs.get(id) : undefined;
+  },
+};
+
+/** Frame facts every frame message carries (the video's facts stay in the job). */
+export interface FrameFacts {
+  index: number;
+  timestamp: number;
+}
+
+export interface FrameParts {
+  id: string;
+  index: number;
+  type: 'video';
+  /** Set on the last frame, when the total is known. */
+  count?: number;
+}

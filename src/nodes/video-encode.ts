@@ -1,0 +1,170 @@
+/**
+ * video-encode: collects the frames of a video job (in index order), encodes
+ * them once into the output video with the source's audio and timing, and
+ * sends one message when the video is complete. The output appears only
+ * complete; a failed or stopped job leaves no file.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { Instance, RawFrame } from '../common/types';
+import { createFrameWriter, type FrameWriter, type OutputFormat } from '../video';
+import { numberField } from './lib/properties';
+import { ThrottledStatus } from './lib/throttled-status';
+import { videoJobs, type FrameFacts, type FrameParts, type VideoJob } from './lib/video-jobs';
+
+interface VideoEncodeDef extends NodeDef {
+  outputDir?: string;
+  suffix?: string;
+  container?: OutputFormat;
+  crf?: string | number;
+  preset?: string;
+  dropAudio?: boolean;
+  requireRedaction?: boolean;
+}
+
+type FrameMsg = Omit<NodeMessageInFlow, 'parts'> & { parts?: FrameParts; frame?: FrameFacts; detections?: Instance[]; redaction?: unknown };
+
+interface Held {
+  msg: FrameMsg;
+  done: (err?: Error) => void;
+}
+
+interface EncodeState {
+  job: VideoJob;
+  writer: Promise<FrameWriter>;
+  held: Map<number, Held>;
+  next: number;
+  pumping: boolean;
+  fresh: number;
+  carried: number;
+  last?: FrameMsg;
+}
+
+export = function register(RED: NodeAPI): void {
+  function VideoEncode(this: Node, config: VideoEncodeDef): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const container: OutputFormat = config.container || 'mp4';
+    const suffix = config.suffix ?? '-redacted';
+    const requireRedaction = config.requireRedaction !== false;
+    const status = new ThrottledStatus((s) => node.status(s));
+    const states = new Map<string, EncodeState>();
+
+    function outputFor(job: VideoJob): string {
+      if (job.outputPath) return job.outputPath;
+      const dir = config.outputDir ? path.resolve(config.outputDir) : path.dirname(job.source);
+      return path.join(dir, `${path.basename(job.source, path.extname(job.source))}${suffix}.${container}`);
+    }
+
+    function start(job: VideoJob): EncodeState {
+      const output = outputFor(job);
+      const writer = (async () => {
+        // Never write over the original.
+        if (path.resolve(output) === path.resolve(job.source)) throw new Error(`video-encode: output ${output} is the source video itself`);
+        await fs.mkdir(path.dirname(output), { recursive: true });
+        return createFrameWriter({
+          output,
+          source: { ...job.info, path: job.source },
+          crf: numberField(config.crf, 20),
+          preset: config.preset || 'medium',
+          dropAudio: config.dropAudio === true,
+          format: container,
+        });
+      })();
+      const state: EncodeState = { job, writer, held: new Map(), next: 0, pumping: false, fresh: 0, carried: 0 };
+      // A failed writer start fails the job; the rejection is handled there.
+      writer.catch((err: Error) => job.fail(err));
+      job.once('fail', () => {
+        states.delete(job.id);
+        writer.then((w) => w.abort(), () => undefined);
+        // The node that failed the job reported the error; held frames just end.
+        for (const h of state.held.values()) h.done();
+        state.held.clear();
+      });
+      states.set(job.id, state);
+      return state;
+    }
+
+    async function pump(state: EncodeState, send: (m: NodeMessage) => void): Promise<void> {
+      if (state.pumping) return;
+      state.pumping = true;
+      const { job } = state;
+      try {
+        const writer = await state.writer;
+        for (let h = state.held.get(state.next); h && !job.failure; h = state.held.get(state.next)) {
+          state.held.delete(state.next);
+          await writer.write(h.msg.payload as RawFrame, h.msg.frame?.timestamp);
+          const carried = Array.isArray(h.msg.detections) && h.msg.detections.length > 0 && h.msg.detections.every((d) => d.carried);
+          if (carried) state.carried++;
+          else state.fresh++;
+          state.next++;
+          job.release();
+          h.done();
+          if (state.next % 30 === 0) status.set({ fill: 'blue', shape: 'dot', text: `${state.next}/${job.count ?? job.info.frameCount ?? '?'}` });
+        }
+        if (!job.failure && job.count !== undefined && state.next === job.count) {
+          const result = await writer.finish();
+          states.delete(job.id);
+          job.finish();
+          const out: Record<string, unknown> = { ...(state.last ?? {}) };
+          for (const k of ['parts', 'frame', 'detections', 'segmentation', 'redaction', '_msgid']) delete out[k];
+          out.payload = result.output;
+          out.filename = result.output;
+          out.video = {
+            source: job.source,
+            output: result.output,
+            frames: result.frames,
+            durationSec: job.info.durationSec,
+            width: result.width,
+            height: result.height,
+            audioStreams: config.dropAudio ? 0 : job.info.audioStreams.length,
+            detections: { fresh: state.fresh, carried: state.carried },
+            ms: Date.now() - job.startedAt,
+            warnings: result.warnings,
+          };
+          status.set({ fill: 'green', shape: 'dot', text: RED._('video-encode.status.done', { frames: result.frames }) });
+          send(out as NodeMessage);
+        }
+      } catch (err) {
+        job.fail(err as Error);
+        throw err;
+      } finally {
+        state.pumping = false;
+      }
+    }
+
+    node.on('input', (raw, send, done) => {
+      const msg = raw as FrameMsg;
+      const job = videoJobs.get(msg.parts?.id);
+      if (!job || msg.parts?.type !== 'video' || typeof msg.parts.index !== 'number') {
+        done(new Error(RED._('video-encode.errors.not-a-frame')));
+        return;
+      }
+      if (job.failure) return done();
+      if (requireRedaction && !msg.redaction) {
+        const err = new Error(RED._('video-encode.errors.unredacted', { index: msg.parts.index }));
+        job.fail(err);
+        return done(err);
+      }
+      const state = states.get(job.id) ?? start(job);
+      state.held.set(msg.parts.index, { msg, done });
+      state.last = msg;
+      pump(state, send as (m: NodeMessage) => void).catch((err: Error) => {
+        status.now({ fill: 'red', shape: 'ring', text: RED._('video-encode.status.error') });
+        node.error(err, msg);
+      });
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      status.stop();
+      const writers = [...states.values()].map((s) => {
+        s.job.fail(new Error(`video ${s.job.source}: the flow was stopped`));
+        return s.writer.then((w) => w.abort(), () => undefined);
+      });
+      Promise.allSettled(writers).then(() => done());
+    });
+  }
+
+  RED.nodes.registerType('video-encode', VideoEncode);
+};

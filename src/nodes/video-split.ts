@@ -1,0 +1,118 @@
+/**
+ * video-split: a video file in, one message per upright RGB frame out, at
+ * most `window` frames ahead of what video-encode has written, so memory
+ * stays bounded whatever the video's length.
+ */
+import * as path from 'node:path';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { openFrameReader, probeVideo, type FrameReader, type VideoFrame } from '../video';
+import { numberField } from './lib/properties';
+import { ThrottledStatus } from './lib/throttled-status';
+import { videoJobs, type FrameFacts, type FrameParts, type VideoJob } from './lib/video-jobs';
+
+interface VideoSplitDef extends NodeDef {
+  window?: string | number;
+  stallTimeout?: string | number;
+  progress?: boolean;
+}
+
+type SplitMsg = NodeMessageInFlow & { filename?: unknown; outputPath?: unknown };
+
+const DEFAULT_WINDOW = 64;
+
+function sourcePath(msg: SplitMsg): string {
+  const p = typeof msg.payload === 'string' && msg.payload.trim() ? msg.payload : msg.filename;
+  if (typeof p !== 'string' || !p.trim()) throw new TypeError('video-split needs a video file path in msg.payload or msg.filename');
+  return path.resolve(p.trim());
+}
+
+export = function register(RED: NodeAPI): void {
+  function VideoSplit(this: Node, config: VideoSplitDef): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const window = Math.max(2, Math.floor(numberField(config.window, DEFAULT_WINDOW)));
+    const stallMs = Math.max(1, numberField(config.stallTimeout, 300)) * 1000;
+    const status = new ThrottledStatus((s) => node.status(s));
+    const running = new Map<VideoJob, FrameReader | undefined>();
+    let lastProgressAt = 0;
+
+    async function split(msg: SplitMsg, send: (m: Array<NodeMessage | null>) => void): Promise<void> {
+      const file = sourcePath(msg);
+      const info = await probeVideo(file);
+      const job = videoJobs.create({
+        id: RED.util.generateId(),
+        source: file,
+        info,
+        window,
+        outputPath: typeof msg.outputPath === 'string' && msg.outputPath ? path.resolve(msg.outputPath) : undefined,
+      });
+      running.set(job, undefined);
+      try {
+        const reader = await openFrameReader(file, { info });
+        running.set(job, reader);
+        job.once('fail', () => void reader.close());
+        // Frames carry the triggering message's other properties, not its payload.
+        const base: Record<string, unknown> = { ...msg };
+        delete base.payload;
+        delete base._msgid;
+        const total = info.frameCount;
+        let current: VideoFrame | null = await reader.read();
+        if (!current) throw new Error(`video ${file} has no frames`);
+        while (current) {
+          // One frame of look-ahead tells whether this one is the last.
+          const next: VideoFrame | null = await reader.read();
+          await job.waitForRoom(stallMs);
+          const parts: FrameParts = { id: job.id, index: current.index, type: 'video' };
+          if (!next) {
+            parts.count = current.index + 1;
+            job.count = parts.count;
+          }
+          const frame: FrameFacts = { index: current.index, timestamp: current.timestamp };
+          const out = { ...(RED.util.cloneMessage(base as NodeMessage) as object), payload: current.frame, parts, frame } as NodeMessage;
+          job.sent++;
+          let progress: NodeMessage | null = null;
+          const now = Date.now();
+          if (now - lastProgressAt >= 1000 || !next) {
+            lastProgressAt = now;
+            const count = parts.count ?? total;
+            status.set({ fill: 'blue', shape: 'dot', text: `${current.index + 1}/${count ?? '?'}` });
+            if (config.progress) {
+              progress = { payload: { id: job.id, source: file, frame: current.index + 1, count, fraction: count ? (current.index + 1) / count : undefined } } as NodeMessage;
+            }
+          }
+          send([out, progress]);
+          current = next;
+        }
+        status.set({ fill: 'green', shape: 'dot', text: RED._('video-split.status.sent', { count: job.count ?? 0 }) });
+      } catch (err) {
+        job.fail(err as Error);
+        throw err;
+      } finally {
+        const reader = running.get(job);
+        running.delete(job);
+        await reader?.close();
+      }
+    }
+
+    node.on('input', (msg: SplitMsg, send, done) => {
+      split(msg, send as (m: Array<NodeMessage | null>) => void).then(
+        () => done(),
+        (err: Error) => {
+          status.now({ fill: 'red', shape: 'ring', text: RED._('video-split.status.error') });
+          done(err);
+        },
+      );
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      status.stop();
+      const closing = [...running].map(([job, reader]) => {
+        job.fail(new Error(`video ${job.source}: the flow was stopped`));
+        return reader?.close();
+      });
+      Promise.allSettled(closing).then(() => done());
+    });
+  }
+
+  RED.nodes.registerType('video-split', VideoSplit);
+};

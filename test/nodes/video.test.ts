@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { before, describe, test } from 'node:test';
+import { liveProcessIds, openFrameReader, probeVideo } from '../../src/video';
+import { buildFixtureModel } from '../fixtures/fixture-model';
+import { catchAll, inTab } from '../helpers/catch-flow';
+import { coreNode, helper, nextMessage, nodeModule, useNodeRed, type FlowNode } from '../helpers/node-red';
+import { tempDir } from '../helpers/temp';
+import { ffprobeJson, framePts, makeClip, redBox } from '../video/support/clips';
+
+const nodes = ['sam3-model', 'sam3-segment', 'mask-blur', 'video-split', 'video-encode'].map(nodeModule);
+const core = [coreNode('common/25-catch.js'), coreNode('function/10-switch.js')];
+
+interface Options {
+  stride?: number;
+  window?: number;
+  stallTimeout?: number;
+  onDetectionError?: 'redact' | 'fail';
+  /** Leave mask-blur out (a miswired flow). */
+  noBlur?: boolean;
+  /** Drop this frame between segment and blur (a node that loses a frame). */
+  dropFrame?: number;
+}
+
+function flow(modelDir: string, o: Options = {}): FlowNode[] {
+  const afterSegment = o.dropFrame !== undefined ? 'dropper' : o.noBlur ? 'encoder' : 'hider';
+  return inTab([
+    { id: 'model', type: 'sam3-model', modelDir },
+    { id: 'splitter', type: 'video-split', window: o.window ?? 16, stallTimeout: o.stallTimeout ?? 60, wires: [['seg']] },
+    { id: 'seg', type: 'sam3-segment', model: 'model', prompts: [{ text: 'red' }], stride: o.stride ?? 4, onDetectionError: o.onDetectionError ?? 'redact', wires: [[afterSegment]] },
+    {
+      id: 'dropper', type: 'switch', property: 'parts.index', propertyType: 'msg',
+      rules: [{ t: 'neq', v: String(o.dropFrame ?? -1), vt: 'num' }], checkall: 'true', repair: false, outputs: 1, wires: [['hider']],
+    },
+    { id: 'hider', type: 'mask-blur', mode: 'fill', fillColor: '#0000ff', wires: [['encoder']] },
+    { id: 'encoder', type: 'video-encode', preset: 'ultrafast', wires: [['out']] },
+    { id: 'out', type: 'helper' },
+    ...catchAll,
+  ]);
+}
+
+type Done = { payload: string; video: { frames: number; detections: { fresh: number; carried: number }; audioStreams: number } };
+
+async function leftovers(dir: string): Promise<string[]> {
+  return (await fs.readdir(dir)).filter((f) => f !== 'in.mp4');
+}
+
+describe('video redaction: video-split -> sam3-segment -> mask-blur -> video-encode', () => {
+  useNodeRed();
+  let modelDir: string;
+  before(async () => {
+    modelDir = path.join(tempDir(), 'model');
+    await buildFixtureModel(modelDir);
+  });
+
+  test('every frame of the moving shape is covered, frames, timing and audio kept', async () => {
+    const dir = tempDir();
+    const input = await makeClip(path.join(dir, 'in.mp4'), { width: 160, height: 120, rate: 15, duration: 2, audio: 2 });
+    await helper.load([...nodes, ...core], flow(modelDir, { stride: 4 }));
+    const done = nextMessage<Done>(helper.getNode('out'), 60_000);
+    helper.getNode('splitter').receive({ payload: input });
+    const msg = await done;
+    assert.equal(msg.payload, path.join(dir, 'in-redacted.mp4'));
+
+    const src = await probeVideo(input);
+    const out = await probeVideo(msg.payload);
+    assert.equal(out.frameCount, src.frameCount);
+    assert.equal(msg.video.frames, src.frameCount);
+    assert.ok(Math.abs(out.durationSec - src.durationSec) <= 1 / 15 + 1e-3, `duration ${out.durationSec} vs ${src.durationSec}`);
+    assert.equal(out.audioStreams.length, 2);
+    assert.equal(msg.video.audioStreams, 2);
+    assert.ok(msg.video.detections.fresh >= 8 && msg.video.detections.carried >= 15, JSON.stringify(msg.video.detections));
+
+    // The source shows the red box in every frame; the output in none.
+    const inReader = await openFrameReader(input);
+    let shown = 0;
+    for await (const f of inReader) if (redBox(f.frame.data, f.frame.width, f.frame.height)) shown++;
+    assert.equal(shown, src.frameCount);
+    const reader = await openFrameReader(msg.payload);
+    let frames = 0;
+    for await (const f of reader) {
+      assert.equal(redBox(f.frame.data, f.frame.width, f.frame.height), null, `red visible in output frame ${f.index}`);
+      frames++;
+    }
+    assert.equal(frames, src.frameCount);
+    assert.deepEqual(await leftovers(dir), ['in-redacted.mp4'], 'no temporary files left');
+    const tags = await ffprobeJson(msg.payload);
+    assert.ok(!tags.streams.some((s) => s.codec_type === 'subtitle'));
+  });
+
+  test('variable frame rate and odd sizes survive the round trip', async () => {
+    const dir = tempDir();
+    const input = await makeClip(path.join(dir, 'in.mp4'), { width: 161, height: 121, rate: 15, duration: 2, audio: 1, vfr: true });
+    await helper.load([...nodes, ...core], flow(modelDir, { stride: 3 }));
+    const done = nextMessage<Done>(helper.getNode('out'), 60_000);
+    helper.getNode('splitter').receive({ payload: input });
+    const msg = await done;
+    const [a, b] = [await framePts(input), await framePts(msg.payload)];
+    assert.equal(b.length, a.length);
+    a.forEach((t, i) => assert.ok(Math.abs(t - b[i]) < 0.002, `frame ${i} at ${b[i]} instead of ${t}`));
+    const out = await probeVideo(msg.payload);
+    assert.deepEqual([out.width, out.height], [162, 122], 'padded to even, not rescaled');
+  });
+
+  test('an inference host killed mid-video fails the job: no output, no temp file, no ffmpeg left', async () => {
+    const dir = tempDir();
+    const input = await makeClip(path.join(dir, 'in.mp4'), { duration: 3 });
+    await helper.load([...nodes, ...core], flow(modelDir, { stride: 2, onDetectionError: 'fail' }));
+    const caught = nextMessage<{ error: { message: string } }>(helper.getNode('caught'), 60_000);
+    let finished = false;
+    helper.getNode('out').on('input', () => (finished = true));
+    const model = helper.getNode('model') as unknown as { shared: { current?: { host: { kill(): void } } } };
+    helper.getNode('encoder').once('call:status', () => model.shared.current?.host.kill());
+    helper.getNode('splitter').receive({ payload: input });
+    const err = await caught;
+    assert.match(err.error.message, /inference host was killed/);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(finished, false);
+    assert.deepEqual(await leftovers(dir), [], 'no output and no temporary file');
+    assert.deepEqual(liveProcessIds(), [], 'no ffmpeg process left running');
+  });
+
+  test('with the default "hide its frames", a killed host still finishes a fully covered video', async () => {
+    const dir = tempDir();
+    const input = await makeClip(path.join(dir, 'in.mp4'), { duration: 2 });
+    await helper.load([...nodes, ...core], flow(modelDir, { stride: 2 }));
+    const done = nextMessage<Done>(helper.getNode('out'), 60_000);
+    const model = helper.getNode('model') as unknown as { shared: { current?: { host: { kill(): void } } } };
+    helper.getNode('encoder').once('call:status', () => model.shared.current?.host.kill());
+    helper.getNode('splitter').receive({ payload: input });
+    const msg = await done;
+    const reader = await openFrameReader(msg.payload);
+    for await (const f of reader) assert.equal(redBox(f.frame.data, f.frame.width, f.frame.height), null, `red in frame ${f.index}`);
+  });
+
+  test('a flow without mask-blur stops before writing an unredacted frame', async () => {
+    const dir = tempDir();
+    const input = await makeClip(path.join(dir, 'in.mp4'), { duration: 1 });
+    await helper.load([...nodes, ...core], flow(modelDir, { noBlur: true }));
+    const caught = nextMessage<{ error: { message: string } }>(helper.getNode('caught'), 30_000);
+    helper.getNode('splitter').receive({ payload: input });
+    // The test runtime shows message keys untranslated; the English text is in locales/en-US/video-encode.json.
+    assert.match((await caught).error.message, /video-encode\.errors\.unredacted/);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(await leftovers(dir), []);
+  });
+
+  test('a lost frame makes the job time out and fail closed instead of hanging', async () => {
+    const dir = tempDir();
+    const input = await makeClip(path.join(dir, 'in.mp4'), { duration: 2 });
+    await helper.load([...nodes, ...core], flow(modelDir, { stride: 1, window: 4, stallTimeout: 2, dropFrame: 5 }));
+    const caught = nextMessage<{ error: { message: string } }>(helper.getNode('caught'), 30_000);
+    helper.getNode('splitter').receive({ payload: input });
+    assert.match((await caught).error.message, /no frame reached video-encode for 2 s/);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(await leftovers(dir), []);
+  });
+
+  test('a window smaller than the stride needs is refused with a clear error', async () => {
+    const dir = tempDir();
+    const input = await makeClip(path.join(dir, 'in.mp4'), { duration: 1 });
+    await helper.load([...nodes, ...core], flow(modelDir, { stride: 10, window: 8 }));
+    const caught = nextMessage<{ error: { message: string } }>(helper.getNode('caught'), 30_000);
+    helper.getNode('splitter').receive({ payload: input });
+    assert.match((await caught).error.message, /window \(8 frames\) is too small for a detection stride of 10/);
+  });
+
+  test('a file that is not a video reaches the Catch node', async () => {
+    const dir = tempDir();
+    const bogus = path.join(dir, 'in.mp4');
+    await fs.writeFile(bogus, 'not a video');
+    await helper.load([...nodes, ...core], flow(modelDir));
+    const caught = nextMessage<{ error: { message: string } }>(helper.getNode('caught'), 30_000);
+    helper.getNode('splitter').receive({ payload: bogus });
+    assert.match((await caught).error.message, /in\.mp4/);
+  });
+});
