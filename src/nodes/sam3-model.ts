@@ -3,7 +3,9 @@
  * node that names it.
  */
 import type { NodeAPI, NodeDef } from 'node-red';
+import type { Request, Response } from 'express';
 import { DEFAULT_THRESHOLD } from '../engine';
+import { verifyModelFolder } from '../models/verify';
 import { resolveModelDir } from './lib/model-dir';
 import { numberField } from './lib/properties';
 import { DEFAULT_LIMITS, SharedEngine } from './lib/shared-engine';
@@ -19,15 +21,20 @@ interface Sam3ModelDef extends NodeDef {
 }
 
 export = function register(RED: NodeAPI): void {
-  function Sam3Model(this: Sam3ModelNode, config: Sam3ModelDef): void {
-    RED.nodes.createNode(this, config);
+  // One rule for the node and for the editor's check, so the check looks where the node will.
+  function modelDirFor(configured: string | undefined): string {
     const settings = RED.settings as unknown as Record<string, unknown>;
-    const modelDir = resolveModelDir({
-      configured: config.modelDir,
+    return resolveModelDir({
+      configured,
       env: process.env,
       setting: settings.sam3ModelDir,
       userDir: typeof settings.userDir === 'string' ? settings.userDir : undefined,
     });
+  }
+
+  function Sam3Model(this: Sam3ModelNode, config: Sam3ModelDef): void {
+    RED.nodes.createNode(this, config);
+    const modelDir = modelDirFor(config.modelDir);
     this.threshold = Math.min(1, Math.max(0, numberField(config.threshold, DEFAULT_THRESHOLD)));
     const threads = numberField(config.threads, 0);
     this.shared = new SharedEngine(
@@ -51,6 +58,16 @@ export = function register(RED: NodeAPI): void {
       });
     });
   }
+
+  // The edit dialog's "Check folder": the same offline check as `sam3-model verify`, no weights loaded.
+  RED.httpAdmin.get('/sam3-model/verify', RED.auth.needsPermission('sam3-model.read'), (req: Request, res: Response) => {
+    const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+    const variant = text(req.query.variant).trim();
+    verifyModelFolder(modelDirFor(text(req.query.dir)), variant || undefined).then(
+      (result) => res.json(result),
+      (err: Error) => res.status(500).json({ error: err.message }),
+    );
+  });
 
   RED.nodes.registerType('sam3-model', Sam3Model, {
     settings: {

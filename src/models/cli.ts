@@ -1,0 +1,167 @@
+/**
+ * The `sam3-model` command: fetch, verify, info and manifest for SAM 3 model
+ * folders. Exit status 0 when all is well, 1 when a problem was found or a
+ * download failed, 2 for a command line it does not understand.
+ */
+import * as path from 'node:path';
+import { resolveModelDir } from '../nodes/lib/model-dir';
+import { fetchModel } from './fetch';
+import { formatInfo, formatVerify } from './format';
+import { HubSource, isRepoId } from './hub-source';
+import { writeManifest } from './manifest';
+import { createProgress, formatBytes, type ProgressStream } from './progress';
+import { variantLabel } from './report';
+import { FetchError, type ModelSource } from './source';
+import { UrlSource } from './url-source';
+import { verifyModelFolder } from './verify';
+
+export const USAGE = `usage:
+  sam3-model fetch <owner/name> [--revision main] [--subfolder PATH] [--variant V] [--dest DIR] [--force]
+  sam3-model fetch --url URL [--variant V] [--dest DIR] [--force]
+  sam3-model verify [DIR] [--variant V] [--load] [--json]
+  sam3-model info [DIR] [--variant V] [--json]
+  sam3-model manifest DIR
+
+DIR defaults to $SAM3_MODEL_DIR, else ~/.node-red/models/sam3 (where the sam3-model node looks).
+V is a precision variant: fp32 (the unsuffixed files), fp16, q4f16, ...; blank: the best one there.
+fetch reads a Hugging Face token from HF_TOKEN (gated repos) and the hub address from HF_ENDPOINT.
+verify --load also loads each graph in onnxruntime (needs as much memory as the model).
+See models/README.md in node-red-contrib-sam3-redact.`;
+
+const HELP = 'How to get a SAM 3 model: models/README.md in node-red-contrib-sam3-redact, or `npx sam3-model --help`.';
+
+export interface CliIo {
+  stdout: ProgressStream;
+  stderr: ProgressStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+class UsageError extends Error {}
+
+interface Parsed {
+  command: string;
+  positional: string[];
+  values: Map<string, string>;
+  flags: Set<string>;
+}
+
+const VALUE_OPTIONS: Record<string, string[]> = {
+  fetch: ['dest', 'variant', 'revision', 'url', 'subfolder'],
+  verify: ['variant'],
+  info: ['variant'],
+  manifest: [],
+};
+const FLAG_OPTIONS: Record<string, string[]> = { fetch: ['force'], verify: ['load', 'json'], info: ['json'], manifest: [] };
+
+function parse(argv: string[]): Parsed {
+  const [command = '', ...rest] = argv;
+  if (!(command in VALUE_OPTIONS)) throw new UsageError(command ? `unknown command '${command}'` : 'no command given');
+  const parsed: Parsed = { command, positional: [], values: new Map(), flags: new Set() };
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i];
+    if (!arg.startsWith('--')) {
+      parsed.positional.push(arg);
+      continue;
+    }
+    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
+    if (VALUE_OPTIONS[command].includes(name)) {
+      const value = inline ?? rest[++i];
+      if (value === undefined) throw new UsageError(`--${name} needs a value`);
+      parsed.values.set(name, value);
+    } else if (FLAG_OPTIONS[command].includes(name) && inline === undefined) {
+      parsed.flags.add(name);
+    } else {
+      throw new UsageError(`'${command}' has no option --${name}`);
+    }
+  }
+  if (parsed.positional.length > 1) throw new UsageError(`unexpected argument '${parsed.positional[1]}'`);
+  return parsed;
+}
+
+function folderOf(p: Parsed, io: CliIo): string {
+  const given = p.positional[0];
+  return given ? path.resolve(io.cwd, given) : resolveModelDir({ env: io.env });
+}
+
+async function runVerify(p: Parsed, io: CliIo): Promise<number> {
+  const dir = folderOf(p, io);
+  const result = await verifyModelFolder(dir, p.values.get('variant'), { load: p.flags.has('load') });
+  if (p.flags.has('json')) io.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  else io.stdout.write((p.command === 'info' ? formatInfo(result, HELP) : formatVerify(result, HELP)) + '\n');
+  return result.ok ? 0 : 1;
+}
+
+async function runFetch(p: Parsed, io: CliIo): Promise<number> {
+  const url = p.values.get('url');
+  const repo = p.positional[0];
+  if (url && repo) throw new UsageError('give a repo id or --url, not both');
+  if (!url && !repo) throw new UsageError('fetch needs a Hugging Face repo id (owner/name) or --url URL');
+  if (repo && !isRepoId(repo)) throw new UsageError(`'${repo}' is not a repo id (owner/name); for a web folder use --url`);
+  if (url && (p.values.has('revision') || p.values.has('subfolder'))) throw new UsageError('--revision and --subfolder are for repo ids, not --url');
+  const source: ModelSource = url
+    ? new UrlSource(url)
+    : new HubSource({ repo: repo as string, revision: p.values.get('revision'), subfolder: p.values.get('subfolder') }, io.env);
+  const dest = p.values.has('dest') ? path.resolve(io.cwd, p.values.get('dest') as string) : resolveModelDir({ env: io.env });
+  io.stderr.write(`fetching into ${dest}\n`);
+  const result = await fetchModel({
+    source,
+    dest,
+    variant: p.values.get('variant'),
+    force: p.flags.has('force'),
+    progress: createProgress(io.stderr),
+  });
+  const total = result.files.reduce((n, f) => n + f.bytes, 0);
+  io.stdout.write(
+    `installed SAM 3 variant ${variantLabel(result.variant)} in ${result.dest} (${result.files.length} files, ${formatBytes(total)}; ` +
+      `${formatBytes(result.downloaded)} downloaded this run)${result.replaced ? ', replacing the folder that was there' : ''}\n`,
+  );
+  if (result.leftover) io.stdout.write(`the old folder could not be removed: delete ${result.leftover}\n`);
+  io.stdout.write(formatVerify(result.report, HELP) + '\n');
+  if (result.variant !== '') io.stdout.write(`set the sam3-model node's variant to '${result.variant}' (or leave it blank if this is the only variant there)\n`);
+  return result.report.ok ? 0 : 1;
+}
+
+async function runManifest(p: Parsed, io: CliIo): Promise<number> {
+  if (!p.positional[0]) throw new UsageError('manifest needs the folder to describe');
+  const dir = path.resolve(io.cwd, p.positional[0]);
+  const entries = await writeManifest(dir);
+  io.stdout.write(`wrote manifest.json and SHA256SUMS for ${entries.length} files in ${dir}\n`);
+  return 0;
+}
+
+/** Runs the command line `argv` (without node and the script); resolves with the exit status. */
+export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }): Promise<number> {
+  if (argv.length === 0 || argv[0] === 'help' || argv.includes('--help') || argv.includes('-h')) {
+    (argv.length === 0 ? io.stderr : io.stdout).write(USAGE + '\n');
+    return argv.length === 0 ? 2 : 0;
+  }
+  try {
+    const p = parse(argv);
+    if (p.command === 'fetch') return await runFetch(p, io);
+    if (p.command === 'manifest') return await runManifest(p, io);
+    return await runVerify(p, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`sam3-model: ${err.message}\n${USAGE}\n`);
+      return 2;
+    }
+    const message = err instanceof FetchError ? err.message : `${(err as Error).message ?? String(err)}`;
+    io.stderr.write(`sam3-model: ${message}\n`);
+    return 1;
+  }
+}
+
+/** The process entry (bin/sam3-model.js): argv from the process, exit status to it. */
+export function runCli(): void {
+  process.once('SIGINT', () => {
+    // The partial file keeps what arrived; the lock left behind is taken over by the next run.
+    process.stderr.write('\ninterrupted; run the same command again to resume the download\n');
+    process.exit(130);
+  });
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+if (require.main === module) runCli();

@@ -1,0 +1,16 @@
+export { verifyModelFolder } from './verify';
+export type { VerifyOptions } from './verify';
+export type { VerifyResult, GraphReport, FileSize, ExternalDataReport } from './report';
+export { variantLabel } from './report';
+export { fetchModel } from './fetch';
+export type { FetchOptions, FetchResult } from './fetch';
+export { HubSource, DEFAULT_HF_ENDPOINT } from './hub-source';
+export type { HubOptions } from './hub-source';
+export { UrlSource } from './url-source';
+export { writeManifest } from './manifest';
+export { FetchError } from './source';
+export type { ModelSource, ListedFile } from './source';
+export { createProgress, silentProgress } from './progress';
+export type { ProgressSink } from './progress';
+export { readOnnxHeader } from './onnx-header';
+export type { OnnxHeader } from './onnx-header';
