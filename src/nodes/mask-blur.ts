@@ -6,6 +6,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ImageInput, Instance } from '../common/types';
 import { redactImage, type RedactMode, type RedactOptions, type RedactResult } from '../redact';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../common/atomic-write';
 import { numberField, readProperty, writeMsgProperty, type PropertyType } from './lib/properties';
 import { ThrottledStatus } from './lib/throttled-status';
 
@@ -26,7 +28,16 @@ interface MaskBlurDef extends NodeDef {
   onInvalid?: 'error' | 'redact-all';
 }
 
-type BlurMsg = NodeMessageInFlow & { detections?: unknown; segmentation?: Record<string, unknown>; redaction?: unknown };
+type BlurMsg = NodeMessageInFlow & {
+  detections?: unknown;
+  segmentation?: Record<string, unknown>;
+  redaction?: unknown;
+  outputPath?: unknown;
+  redactMode?: unknown;
+  filename?: unknown;
+};
+
+const MODES: RedactMode[] = ['blur', 'pixelate', 'fill'];
 
 export = function register(RED: NodeAPI): void {
   function MaskBlur(this: Node, config: MaskBlurDef): void {
@@ -61,7 +72,16 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       const input = image as ImageInput;
-      const finish = (result: RedactResult, reason?: string): void => {
+      // A request may choose the mode (e.g. an MQTT request's "mode").
+      const opts: RedactOptions = MODES.includes(msg.redactMode as RedactMode) ? { ...options, mode: msg.redactMode as RedactMode } : options;
+      const finish = async (result: RedactResult, reason?: string): Promise<void> => {
+        // msg.outputPath: the encoded result also goes to that file, which appears only complete.
+        if (typeof msg.outputPath === 'string' && msg.outputPath && Buffer.isBuffer(result.image)) {
+          const target = path.resolve(msg.outputPath);
+          if (typeof input === 'string' && path.resolve(input) === target) throw new Error(RED._('mask-blur.errors.overwrite', { path: target }));
+          await writeFileAtomic(target, result.image);
+          msg.filename = target;
+        }
         writeMsgProperty(RED, msg, outputProperty, result.image);
         const seg = msg.segmentation ?? {};
         msg.redaction = {
@@ -79,14 +99,14 @@ export = function register(RED: NodeAPI): void {
         done();
       };
       // Whatever msg.detections holds, redactImage validates it before touching a pixel.
-      redactImage(input, msg.detections as Instance[], options)
-        .then((result) => finish(result))
+      redactImage(input, msg.detections as Instance[], opts)
         .catch((err: Error) => {
           if (!redactAllOnInvalid) throw err;
           // Fail closed: the detections could not be used, so nothing of the image is shown.
           node.warn(RED._('mask-blur.warn.whole-image', { reason: err.message }));
-          return redactImage(input, [], { ...options, wholeImage: true }).then((result) => finish(result, err.message));
+          return redactImage(input, [], { ...opts, wholeImage: true }).then((result) => ({ ...result, reason: err.message }));
         })
+        .then((result: RedactResult & { reason?: string }) => finish(result, result.reason))
         .catch((err: Error) => {
           status.now({ fill: 'red', shape: 'ring', text: RED._('mask-blur.status.error') });
           done(err);

@@ -1,0 +1,133 @@
+/**
+ * watch-folder: sends one message per media file that lands in a folder, and
+ * takes the message back when the flow is done with it (success, or a Catch
+ * node's error) to move the original to done/ or failed/.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { FolderIntake, type IntakeCounts, type IntakeJob } from '../watch/intake';
+import { IMAGE_EXTENSIONS, VIDEO_EXTENSIONS } from '../watch/layout';
+import { numberField } from './lib/properties';
+import { ThrottledStatus } from './lib/throttled-status';
+
+interface WatchFolderDef extends NodeDef {
+  folder?: string;
+  outputDir?: string;
+  doneDir?: string;
+  failedDir?: string;
+  recursive?: boolean;
+  extensions?: string;
+  afterSuccess?: 'move' | 'delete';
+  stability?: string | number;
+  polling?: boolean;
+  maxInFlight?: string | number;
+  timeout?: string | number;
+  lease?: string | number;
+  audit?: boolean;
+}
+
+interface ClaimRef {
+  token: string;
+  relative: string;
+  attempt: number;
+}
+
+type ResultMsg = NodeMessageInFlow & {
+  claim?: ClaimRef;
+  error?: { message?: string };
+  redaction?: Record<string, unknown>;
+  segmentation?: Record<string, unknown>;
+  video?: { frames?: number; detections?: { fresh: number; carried: number } };
+};
+
+export = function register(RED: NodeAPI): void {
+  function WatchFolder(this: Node, config: WatchFolderDef): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const status = new ThrottledStatus((s) => node.status(s));
+    // Blank folders: the example flows' environment variables, else folders in the user dir.
+    const settings = RED.settings as unknown as Record<string, unknown>;
+    const userDir = typeof settings.userDir === 'string' ? settings.userDir : path.join(os.homedir(), '.node-red');
+    const folder = config.folder || process.env.REDACT_WATCH_DIR || path.join(userDir, 'redact', 'incoming');
+    const outputDir = config.outputDir || process.env.REDACT_OUTPUT_DIR || path.join(userDir, 'redact', 'redacted');
+    const extensions = (config.extensions || [...IMAGE_EXTENSIONS, ...VIDEO_EXTENSIONS].join(','))
+      .split(',')
+      .map((e) => e.trim().replace(/^\./, '').toLowerCase())
+      .filter(Boolean);
+    const intake = new FolderIntake({
+      folder,
+      output: outputDir,
+      done: config.doneDir || undefined,
+      failed: config.failedDir || undefined,
+      recursive: config.recursive === true,
+      extensions,
+      stabilityMs: numberField(config.stability, 2) * 1000,
+      polling: config.polling === true,
+      maxInFlight: Math.max(1, numberField(config.maxInFlight, 2)),
+      timeoutMs: Math.max(1, numberField(config.timeout, 600)) * 1000,
+      leaseMs: Math.max(2, numberField(config.lease, 120)) * 1000,
+      deleteOriginal: config.afterSuccess === 'delete',
+      audit: config.audit !== false,
+    });
+
+    const showCounts = (c: IntakeCounts): void => {
+      const busy = c.queued + c.processing > 0;
+      status.set({ fill: c.failed > 0 ? 'yellow' : 'green', shape: busy ? 'ring' : 'dot', text: RED._('watch-folder.status.counts', { ...c }) });
+    };
+    intake.on('counts', showCounts);
+    intake.on('warning', (err: Error) => node.warn(err.message));
+    intake.on('failed', (job: IntakeJob, reason: string) => node.warn(RED._('watch-folder.log.failed', { file: job.relative, reason })));
+    intake.on('job', (job: IntakeJob) => {
+      const claim: ClaimRef = { token: job.token, relative: job.relative, attempt: job.attempt };
+      node.send({ payload: job.input, filename: job.input, outputPath: job.output, kind: job.kind, topic: job.relative, claim } as NodeMessage);
+    });
+    intake.start().then(
+      () => {
+        node.log(RED._('watch-folder.log.watching', { folder: intake.layout.watch, output: intake.layout.output }));
+        showCounts(intake.counts);
+      },
+      (err: Error) => {
+        node.error(RED._('watch-folder.errors.start', { folder: intake.layout.watch, message: err.message }));
+        status.now({ fill: 'red', shape: 'ring', text: RED._('watch-folder.status.error') });
+      },
+    );
+
+    node.on('input', (raw, _send, done) => {
+      const msg = raw as ResultMsg;
+      const token = msg.claim?.token;
+      if (typeof token !== 'string') {
+        // Not an error for a Catch node: a Catch wired back here would loop.
+        node.warn(RED._('watch-folder.warn.no-claim'));
+        return done();
+      }
+      const failed = msg.error !== undefined;
+      const work = failed
+        ? intake.fail(token, msg.error?.message || 'failed').then(() => undefined)
+        : intake
+            .complete(token, {
+              prompts: msg.segmentation?.prompts ?? msg.redaction?.prompts,
+              threshold: msg.segmentation?.threshold ?? msg.redaction?.threshold,
+              modelId: msg.segmentation?.modelId ?? msg.redaction?.modelId,
+              mode: msg.redaction?.mode,
+              perLabel: msg.redaction?.perLabel,
+              video: msg.video,
+            })
+            .then(() => undefined);
+      work.then(
+        () => done(),
+        (err: Error) => {
+          node.warn(err.message);
+          done();
+        },
+      );
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      status.stop();
+      intake.close().then(() => done(), () => done());
+    });
+  }
+
+  RED.nodes.registerType('watch-folder', WatchFolder);
+};

@@ -1,0 +1,36 @@
+/** The audit record written beside an output: what went in, what came out, what was found, by which model. */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export interface AuditFacts {
+  prompts?: unknown;
+  threshold?: unknown;
+  modelId?: unknown;
+  mode?: unknown;
+  perLabel?: unknown;
+  video?: { frames?: number; detections?: { fresh: number; carried: number } };
+}
+
+export async function auditRecord(o: { input: string; relative: string; output: string; attempt: number; facts: AuditFacts }): Promise<object> {
+  const [inputHash, outputHash] = await Promise.all([sha256File(o.input), sha256File(o.output)]);
+  return {
+    input: { path: o.relative, sha256: inputHash },
+    output: { path: o.output, sha256: outputHash },
+    prompts: o.facts.prompts,
+    threshold: o.facts.threshold,
+    modelId: o.facts.modelId,
+    mode: o.facts.mode,
+    instancesPerLabel: o.facts.perLabel,
+    ...(o.facts.video
+      ? { video: { frames: o.facts.video.frames, framesWithFreshDetections: o.facts.video.detections?.fresh, framesWithCarriedCover: o.facts.video.detections?.carried } }
+      : {}),
+    attempt: o.attempt,
+    processedAt: new Date().toISOString(),
+  };
+}

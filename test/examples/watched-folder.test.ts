@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { promises as fs, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import sharp from 'sharp';
+import { openFrameReader } from '../../src/video';
+import { buildFixtureModel, FIXTURE_COLOURS } from '../fixtures/fixture-model';
+import { coreNode, helper, nodeModule, useNodeRed, type FlowNode } from '../helpers/node-red';
+import { tempDir } from '../helpers/temp';
+import { roughness, textured } from '../helpers/textured';
+import { makeClip, redBox } from '../video/support/clips';
+
+const example = path.resolve(__dirname, '..', '..', '..', 'examples', 'watched-folder-redaction.json');
+const ours = ['sam3-model', 'sam3-segment', 'mask-blur', 'video-split', 'video-encode', 'watch-folder'].map(nodeModule);
+const core = ['function/15-change.js', 'function/10-switch.js', 'common/25-catch.js'].map(coreNode);
+
+async function waitFor(file: string, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      await fs.access(file);
+      return;
+    } catch {
+      if (Date.now() > end) throw new Error(`${file} never appeared`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+describe('examples/watched-folder-redaction.json', () => {
+  useNodeRed();
+
+  test('photos and videos dropped in the folder come out redacted; a corrupt file goes to failed with its reason', async () => {
+    const work = tempDir();
+    const modelDir = path.join(work, 'model');
+    await buildFixtureModel(modelDir);
+    const inbox = path.join(work, 'in');
+    const out = path.join(work, 'out');
+    await fs.mkdir(inbox, { recursive: true });
+    Object.assign(process.env, { SAM3_MODEL_DIR: modelDir, REDACT_WATCH_DIR: inbox, REDACT_OUTPUT_DIR: out, REDACT_PROMPTS: 'red' });
+    const flow = JSON.parse(readFileSync(example, 'utf8')) as FlowNode[];
+    // Flat test shapes: fill makes "is any red left?" exact (see the video example test).
+    for (const n of flow) if (n.type === 'mask-blur') n.mode = 'fill';
+    await helper.load([...ours, ...core], flow);
+
+    const W = 200, H = 140;
+    const target = { x: 20, y: 20, width: 60, height: 40, rgb: FIXTURE_COLOURS.red, pattern: [200, 30, 30] as [number, number, number] };
+    const png = await sharp(Buffer.from(textured(W, H, [target]).data), { raw: { width: W, height: H, channels: 3 } }).png().toBuffer();
+    await fs.writeFile(path.join(inbox, 'a.png'), png);
+    await fs.writeFile(path.join(inbox, 'b.png'), png);
+    await fs.writeFile(path.join(inbox, 'broken.png'), png.subarray(0, 100));
+    await makeClip(path.join(work, 'clip.mp4'), { duration: 1, audio: 1 });
+    await fs.rename(path.join(work, 'clip.mp4'), path.join(inbox, 'clip.mp4'));
+
+    for (const f of ['a.png', 'b.png', 'clip.mp4']) await waitFor(path.join(inbox, 'done', f));
+    await waitFor(path.join(inbox, 'failed', 'broken.png.error.txt'));
+
+    for (const f of ['a.png', 'b.png']) {
+      const raw = await sharp(path.join(out, f)).raw().toBuffer();
+      assert.ok(roughness(raw, W, target) < 1, `${f}: the red shape is filled`);
+      const audit = JSON.parse(await fs.readFile(path.join(out, `${f}.audit.json`), 'utf8')) as { prompts: string[]; modelId: string; instancesPerLabel: Record<string, { instances: number }> };
+      assert.deepEqual(audit.prompts, ['red']);
+      assert.match(audit.modelId, /^sha256:/);
+      assert.ok(audit.instancesPerLabel.red.instances >= 1);
+    }
+    for await (const f of await openFrameReader(path.join(out, 'clip.mp4'))) assert.equal(redBox(f.frame.data, f.frame.width, f.frame.height), null, `red in frame ${f.index}`);
+    const videoAudit = JSON.parse(await fs.readFile(path.join(out, 'clip.mp4.audit.json'), 'utf8')) as { video: { frames: number } };
+    assert.equal(videoAudit.video.frames, 15);
+    assert.match(await fs.readFile(path.join(inbox, 'failed', 'broken.png.error.txt'), 'utf8'), /could not be decoded/);
+    assert.ok(!(await fs.readdir(out)).some((f) => f.startsWith('broken')));
+  });
+});
