@@ -1,0 +1,67 @@
+/**
+ * A real Node-RED process with this package loaded (as `npm start` runs it),
+ * in a temporary user dir on 127.0.0.1, for tests that need more than one
+ * runtime (scale-out) or a runtime outside the test process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+
+const root = path.resolve(__dirname, '..', '..', '..');
+
+export interface NodeRedProcess {
+  url: string;
+  log: string[];
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export async function startNodeRed(userDir: string, flows: object[], env: NodeJS.ProcessEnv): Promise<NodeRedProcess> {
+  await fs.mkdir(path.join(userDir, 'node_modules'), { recursive: true });
+  const pkg = JSON.parse(await fs.readFile(path.join(root, 'package.json'), 'utf8')) as { name: string };
+  await fs.symlink(root, path.join(userDir, 'node_modules', pkg.name), 'dir').catch(() => undefined);
+  await fs.writeFile(path.join(userDir, 'flows.json'), JSON.stringify(flows));
+  const port = await freePort();
+  await fs.writeFile(
+    path.join(userDir, 'settings.js'),
+    `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', credentialSecret: false, logging: { console: { level: 'info' } } };\n`,
+  );
+  const red = require.resolve('node-red/red.js');
+  const child: ChildProcess = spawn(process.execPath, [red, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Node-RED did not start:\n${log.join('')}`)), 60_000);
+    const onData = (d: Buffer): void => {
+      log.push(d.toString());
+      if (/Started flows/.test(d.toString())) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (d: Buffer) => log.push(d.toString()));
+    child.once('exit', (code) => reject(new Error(`Node-RED exited with ${code}:\n${log.join('')}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    log,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+      }),
+  };
+}
