@@ -35,7 +35,6 @@ export async function collectJson<T>(client: MqttClient, topic: string, done: (g
     const timer = setTimeout(() => reject(new Error(`only ${got.length} messages on ${topic} within ${ms} ms`)), ms);
     client.on('message', (t, payload) => {
       if (t !== topic) return;
-      if (process.env.DEBUG_MQTT) console.log('MQTT', payload.toString());
       got.push(JSON.parse(payload.toString()) as T);
       if (done(got)) {
         clearTimeout(timer);
