@@ -6,8 +6,9 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ImageInput, Instance } from '../common/types';
 import { redactImage, type RedactMode, type RedactOptions, type RedactResult } from '../redact';
-import * as path from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write';
+import { confinePath } from '../common/path-guard';
+import { rootsFromSettings } from './lib/allowed-roots';
 import { numberField, readProperty, writeMsgProperty, type PropertyType } from './lib/properties';
 import { ThrottledStatus } from './lib/throttled-status';
 
@@ -61,6 +62,7 @@ export = function register(RED: NodeAPI): void {
     };
     const redactAllOnInvalid = config.onInvalid === 'redact-all';
     const status = new ThrottledStatus((s) => node.status(s));
+    const roots = rootsFromSettings(RED);
 
     node.on('input', (msg: BlurMsg, send, done) => {
       let image: unknown;
@@ -77,8 +79,8 @@ export = function register(RED: NodeAPI): void {
       const finish = async (result: RedactResult, reason?: string): Promise<void> => {
         // msg.outputPath: the encoded result also goes to that file, which appears only complete.
         if (typeof msg.outputPath === 'string' && msg.outputPath && Buffer.isBuffer(result.image)) {
-          const target = path.resolve(msg.outputPath);
-          if (typeof input === 'string' && path.resolve(input) === target) throw new Error(RED._('mask-blur.errors.overwrite', { path: target }));
+          const target = await confinePath('msg.outputPath', msg.outputPath, roots);
+          if (typeof input === 'string' && (await confinePath('image', input, [])) === target) throw new Error(RED._('mask-blur.errors.overwrite', { path: target }));
           await writeFileAtomic(target, result.image);
           msg.filename = target;
         }
@@ -99,8 +101,11 @@ export = function register(RED: NodeAPI): void {
         done();
       };
       // Whatever msg.detections holds, redactImage validates it before touching a pixel.
-      redactImage(input, msg.detections as Instance[], opts)
+      const confined = typeof input === 'string' ? confinePath('image', input, roots) : Promise.resolve(input);
+      confined
+        .then((img) => redactImage(img, msg.detections as Instance[], opts))
         .catch((err: Error) => {
+          if (err.name === 'PathNotAllowedError') throw err;
           if (!redactAllOnInvalid) throw err;
           // Fail closed: the detections could not be used, so nothing of the image is shown.
           node.warn(RED._('mask-blur.warn.whole-image', { reason: err.message }));

@@ -9,6 +9,8 @@ import { drawPreview } from '../redact/preview';
 import { numberField, readProperty, writeMsgProperty, type PropertyType } from './lib/properties';
 import type { ModelState } from './lib/shared-engine';
 import { ThrottledStatus } from './lib/throttled-status';
+import { confinePath } from '../common/path-guard';
+import { rootsFromSettings } from './lib/allowed-roots';
 import type { Sam3ModelNode } from './lib/sam3-model-node';
 import { VideoFrames } from './lib/video-frames';
 import { videoJobs, type FrameParts } from './lib/video-jobs';
@@ -67,6 +69,7 @@ export = function register(RED: NodeAPI): void {
         return Number.isFinite(threshold) ? { text: p.text, threshold } : p.text;
       });
     const status = new ThrottledStatus((s) => node.status(s));
+    const roots = rootsFromSettings(RED);
     let modelState: ModelState = 'idle';
     let inFlight = 0;
     let lastMs: number | undefined;
@@ -157,7 +160,10 @@ export = function register(RED: NodeAPI): void {
         });
         return;
       }
-      segment(model, image as ImageInput, prompts)
+      // A path from a message must stay inside the allowed folders.
+      const confined = typeof image === 'string' ? confinePath('image', image, roots) : Promise.resolve(image as ImageInput);
+      confined
+        .then((img) => segment(model, img, prompts))
         .then(async (r) => {
           msg.detections = r.instances;
           msg.segmentation = {

@@ -8,6 +8,8 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'nod
 import { openFrameReader, probeVideo, type FrameReader, type VideoFrame } from '../video';
 import { numberField } from './lib/properties';
 import { ThrottledStatus } from './lib/throttled-status';
+import { confinePath } from '../common/path-guard';
+import { rootsFromSettings } from './lib/allowed-roots';
 import { videoJobs, type FrameFacts, type FrameParts, type VideoJob } from './lib/video-jobs';
 
 interface VideoSplitDef extends NodeDef {
@@ -33,18 +35,20 @@ export = function register(RED: NodeAPI): void {
     const window = Math.max(2, Math.floor(numberField(config.window, DEFAULT_WINDOW)));
     const stallMs = Math.max(1, numberField(config.stallTimeout, 300)) * 1000;
     const status = new ThrottledStatus((s) => node.status(s));
+    const roots = rootsFromSettings(RED);
     const running = new Map<VideoJob, FrameReader | undefined>();
     let lastProgressAt = 0;
 
     async function split(msg: SplitMsg, send: (m: Array<NodeMessage | null>) => void): Promise<void> {
-      const file = sourcePath(msg);
+      const file = await confinePath('video', sourcePath(msg), roots);
+      const outputPath = typeof msg.outputPath === 'string' && msg.outputPath ? await confinePath('msg.outputPath', msg.outputPath, roots) : undefined;
       const info = await probeVideo(file);
       const job = videoJobs.create({
         id: RED.util.generateId(),
         source: file,
         info,
         window,
-        outputPath: typeof msg.outputPath === 'string' && msg.outputPath ? path.resolve(msg.outputPath) : undefined,
+        outputPath,
       });
       running.set(job, undefined);
       try {

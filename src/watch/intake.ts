@@ -135,6 +135,12 @@ export class FolderIntake extends EventEmitter {
         this.counts.queued = this.queue.length;
         try {
           const claim = await this.claims.claim(file);
+          // A link could make the flow read (and the audit hash) a file outside the folder.
+          if (claim && (await fs.lstat(claim.file)).isSymbolicLink()) {
+            await this.claims.fail(claim, 'symbolic links are not followed: copy the file itself into the folder');
+            this.counts.failed++;
+            continue;
+          }
           if (claim) this.begin(claim);
         } catch (err) {
           this.emit('warning', new Error(`could not claim ${file}: ${(err as Error).message}`));
