@@ -1,15 +1,16 @@
 /**
  * Entry point of the inference host: a child process that owns the
- * onnxruntime sessions. onnxruntime-node's run() blocks its event loop for the
- * whole inference, and a native crash takes its process with it, so both
- * happen here rather than in Node-RED's process.
+ * onnxruntime sessions, SAM 3's and the text models'. onnxruntime-node's run()
+ * blocks its event loop for the whole inference, and a native crash takes its
+ * process with it, so both happen here rather than in Node-RED's process.
+ * One process for every model: several onnxruntime hosts per process are
+ * known to crash, and one host keeps one queue.
  */
-import type { Instance } from '../common/types';
-import { boxMaskToRle } from '../common/rle';
-import type { HostReply, HostRequest, HostTimings, LoadSpec, ModelInfo, SegmentJob, SegmentReply } from './host-protocol';
-import { decodeInstances, type RawInstance } from './postprocess';
+import type { HostReply, HostRequest, HostTimings, HostValue, LoadSpec, ModelInfo, SegmentJob, SegmentReply } from './host-protocol';
+import { decodeInstances, toInstances, type RawInstance } from './postprocess';
 import { Sam3Sessions } from './sessions';
 import { LruCache } from './text-cache';
+import { detectText, loadTextModels, readText } from './text/text-host';
 import { mergeAcrossPasses } from './tiles';
 import { ClipTokenizer, normalisePrompt } from './tokenizer';
 
@@ -21,6 +22,7 @@ let textCache: LruCache<string, Feeds> = new LruCache(256);
 
 async function load(spec: LoadSpec): Promise<ModelInfo> {
   if (sessions) await sessions.release();
+  sessions = undefined;
   const loaded = await Sam3Sessions.load(spec);
   sessions = loaded;
   tokenizer = await ClipTokenizer.load(spec.tokenizer, spec.tokenizerConfig, loaded.info.contextLength);
@@ -29,7 +31,7 @@ async function load(spec: LoadSpec): Promise<ModelInfo> {
 }
 
 async function segment(job: SegmentJob): Promise<SegmentReply> {
-  if (!sessions || !tokenizer) throw new Error('inference host has no model loaded');
+  if (!sessions || !tokenizer) throw new Error('inference host has no SAM 3 model loaded');
   const timings: HostTimings = {
     preprocessMs: 0, visionMs: 0, textMs: 0, decoderMs: 0, postprocessMs: 0,
     visionPasses: 0, textEncodes: 0, decoderRuns: 0,
@@ -77,14 +79,24 @@ async function segment(job: SegmentJob): Promise<SegmentReply> {
 
   const t0 = clock();
   const merged = job.tiles.length > 1 ? mergeAcrossPasses(found) : found;
-  const instances: Instance[] = merged.map((inst) => ({
-    label: inst.label,
-    score: Math.round(inst.score * 1e4) / 1e4,
-    box: inst.box,
-    mask: boxMaskToRle(inst.mask, job.width, job.height),
-  }));
+  const instances = toInstances(merged, job.width, job.height);
   timings.postprocessMs += clock() - t0;
   return { instances, timings };
+}
+
+function serve(req: HostRequest): Promise<HostValue> {
+  switch (req.kind) {
+    case 'load':
+      return load(req.spec);
+    case 'segment':
+      return segment(req.job);
+    case 'load-text':
+      return loadTextModels(req.spec);
+    case 'detect-text':
+      return detectText(req.job);
+    case 'read-text':
+      return readText(req.job);
+  }
 }
 
 function reply(message: HostReply): void {
@@ -97,7 +109,7 @@ let queue: Promise<unknown> = Promise.resolve();
 
 process.on('message', (raw: unknown) => {
   const req = raw as HostRequest;
-  const work: Promise<ModelInfo | SegmentReply> = queue.then((): Promise<ModelInfo | SegmentReply> => (req.kind === 'load' ? load(req.spec) : segment(req.job)));
+  const work = queue.then(() => serve(req));
   queue = work.catch(() => undefined);
   work.then(
     (value) => reply({ id: req.id, ok: true, value }),

@@ -2,6 +2,7 @@
 import type { Instance } from '../common/types';
 import type { Region } from './mask-upsample';
 import type { GraphKey } from './model-folder';
+import type { TextDetectJob, TextDetectReply, TextLoadSpec, TextModelInfo, TextReadJob, TextReadReply } from './text/text-protocol';
 
 export interface LoadSpec {
   graphs: Record<GraphKey, string>;
@@ -58,10 +59,21 @@ export interface SegmentReply {
   timings: HostTimings;
 }
 
-export type HostRequest =
-  | { id: number; kind: 'load'; spec: LoadSpec }
-  | { id: number; kind: 'segment'; job: SegmentJob };
+/** Every request the host serves, each with the value its reply carries. */
+export interface HostCalls {
+  load: { payload: { spec: LoadSpec }; value: ModelInfo };
+  segment: { payload: { job: SegmentJob }; value: SegmentReply };
+  'load-text': { payload: { spec: TextLoadSpec }; value: TextModelInfo };
+  'detect-text': { payload: { job: TextDetectJob }; value: TextDetectReply };
+  'read-text': { payload: { job: TextReadJob }; value: TextReadReply };
+}
+
+export type HostKind = keyof HostCalls;
+
+export type HostRequest = { [K in HostKind]: { id: number; kind: K } & HostCalls[K]['payload'] }[HostKind];
+
+export type HostValue = HostCalls[HostKind]['value'];
 
 export type HostReply =
-  | { id: number; ok: true; value: ModelInfo | SegmentReply }
+  | { id: number; ok: true; value: HostValue }
   | { id: number; ok: false; error: { name: string; message: string } };

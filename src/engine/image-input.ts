@@ -20,8 +20,25 @@ export class ImageInputError extends Error {
 export interface DecodedImage {
   width: number;
   height: number;
-  /** Stretches a region of the upright image to size x size RGB, as the model wants. */
+  /** The upright pixels, 8-bit RGB, row-major: what crops for the text recogniser are cut from. */
+  rgb: Uint8Array;
+  /** Stretches a region of the upright image to size x size RGB, as SAM 3 wants. */
   view(region: Region, size: number): Promise<Uint8Array>;
+  /** Resizes a region of the upright image to width x height RGB (the text detector keeps the aspect). */
+  cut(region: Region, width: number, height: number): Promise<Uint8Array>;
+}
+
+/** A decoded image around its raw RGB pixels: every view and cut comes from the one decode. */
+function fromRgb(data: Buffer, width: number, height: number): DecodedImage {
+  const raw = { width, height, channels: 3 as const };
+  const cut = (r: Region, w: number, h: number): Promise<Uint8Array> => resizeRaw(sharp(data, { raw }), r, width, height, w, h);
+  return {
+    width,
+    height,
+    rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    view: (r, size) => cut(r, size, size),
+    cut,
+  };
 }
 
 export function isRawFrame(value: unknown): value is RawFrame {
@@ -69,13 +86,7 @@ function upright(source: Buffer | string, maxPixels: number): sharp.Sharp {
 export async function decodeImage(input: ImageInput, maxPixels = DEFAULT_MAX_PIXELS): Promise<DecodedImage> {
   if (isRawFrame(input)) {
     checkRaw(input, maxPixels);
-    const raw = { width: input.width, height: input.height, channels: 3 as const };
-    const data = Buffer.from(input.data.buffer, input.data.byteOffset, input.data.byteLength);
-    return {
-      width: input.width,
-      height: input.height,
-      view: (r, size) => resizeRaw(sharp(data, { raw }), r, input.width, input.height, size),
-    };
+    return fromRgb(Buffer.from(input.data.buffer, input.data.byteOffset, input.data.byteLength), input.width, input.height);
   }
   if (typeof input !== 'string' && !Buffer.isBuffer(input)) {
     throw new ImageInputError('image must be an encoded Buffer, a file path, or a raw frame { data, width, height, channels: 3 }');
@@ -93,15 +104,13 @@ export async function decodeImage(input: ImageInput, maxPixels = DEFAULT_MAX_PIX
     if (/pixel limit|exceeds/i.test(msg)) throw new ImageInputError(`${name} is over the limit of ${maxPixels} pixels`);
     throw new ImageInputError(`${name} could not be decoded (${msg.replace(/\s+$/, '')})`);
   }
-  const { width, height, channels } = pixels.info;
-  const raw = { width, height, channels: channels as 3 };
-  return { width, height, view: (r, size) => resizeRaw(sharp(pixels.data, { raw }), r, width, height, size) };
+  return fromRgb(pixels.data, pixels.info.width, pixels.info.height);
 }
 
-async function resizeRaw(img: sharp.Sharp, r: Region, width: number, height: number, size: number): Promise<Uint8Array> {
+async function resizeRaw(img: sharp.Sharp, r: Region, width: number, height: number, toWidth: number, toHeight: number): Promise<Uint8Array> {
   const whole = r.x === 0 && r.y === 0 && r.width === width && r.height === height;
   const cut = whole ? img : img.extract({ left: r.x, top: r.y, width: r.width, height: r.height });
   // A stretch, not a letterbox: normalised coordinates are the same in both images.
-  const data = await cut.resize(size, size, { fit: 'fill', kernel: 'linear' }).removeAlpha().raw().toBuffer();
+  const data = await cut.resize(toWidth, toHeight, { fit: 'fill', kernel: 'linear' }).removeAlpha().raw().toBuffer();
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }

@@ -1,15 +1,30 @@
 /**
- * The engine's side of the inference host: starts the host process, sends it
- * requests, and fails every pending request with a clear error when the
- * process dies, never with an empty result. The next request starts a fresh
- * host and reloads the model.
+ * The engine's side of the inference host: starts the host process, loads the
+ * models it was given (SAM 3, the text models, or both), sends it requests,
+ * and fails every pending request with a clear error when the process dies,
+ * never with an empty result. The next request starts a fresh host and
+ * reloads every model that had loaded.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import type { HostReply, HostRequest, LoadSpec, ModelInfo, SegmentJob, SegmentReply } from './host-protocol';
+import type { HostCalls, HostKind, HostReply, HostRequest, HostValue, LoadSpec, ModelInfo, SegmentJob, SegmentReply } from './host-protocol';
+import type { TextDetectJob, TextDetectReply, TextLoadSpec, TextModelInfo, TextReadJob, TextReadReply } from './text/text-protocol';
 
-type Pending = { resolve: (value: ModelInfo | SegmentReply) => void; reject: (err: Error) => void; what: string };
-type Payload = { kind: 'load'; spec: LoadSpec } | { kind: 'segment'; job: SegmentJob };
+type Pending = { resolve: (value: HostValue) => void; reject: (err: Error) => void; what: string };
+
+/** The models a host can hold, each loaded by its own request. */
+export interface HostLoads {
+  sam3?: LoadSpec;
+  text?: TextLoadSpec;
+}
+
+/** What each loaded model reported. */
+export interface HostInfo {
+  sam3?: ModelInfo;
+  text?: TextModelInfo;
+}
+
+export type HostModel = keyof HostLoads;
 
 export class InferenceHostError extends Error {
   constructor(message: string) {
@@ -22,30 +37,60 @@ const KILL_GRACE_MS = 3000;
 
 export class InferenceHost {
   private child: ChildProcess | undefined;
-  private ready: Promise<ModelInfo> | undefined;
+  private ready: Promise<HostInfo> | undefined;
   private readonly pending = new Map<number, Pending>();
+  private readonly loads: HostLoads;
   private nextId = 1;
   private closed = false;
   /** How many host processes this engine has started (1 until a crash). */
   starts = 0;
 
-  constructor(private readonly spec: LoadSpec) {}
+  constructor(loads: HostLoads = {}) {
+    this.loads = { ...loads };
+  }
 
-  /** Starts the host (if not running) and loads the model; resolves with what the model reports. */
-  start(): Promise<ModelInfo> {
-    if (this.closed) return Promise.reject(new InferenceHostError('the SAM 3 engine is closed'));
+  /** Starts the host (if not running) and loads every model given so far. */
+  start(): Promise<HostInfo> {
+    if (this.closed) return Promise.reject(new InferenceHostError('the engine is closed'));
     if (!this.ready) {
       this.spawn();
-      this.ready = this.request({ kind: 'load', spec: this.spec }, 'loading the model') as Promise<ModelInfo>;
+      this.ready = this.loadAll();
       // A failed load must not stick: the next call tries again from scratch.
       this.ready.catch(() => this.stop());
     }
     return this.ready;
   }
 
+  /**
+   * Loads one more model into the running host. Only a model that loaded is
+   * remembered for restarts, so a model that fails leaves the host serving the
+   * others.
+   */
+  async add<K extends HostModel>(model: K, spec: NonNullable<HostLoads[K]>): Promise<NonNullable<HostInfo[K]>> {
+    await this.start();
+    const info = await this.loadOne(model, spec);
+    this.loads[model] = spec;
+    return info;
+  }
+
+  /** Models that are part of this host (loaded, or reloaded on the next start). */
+  get models(): HostModel[] {
+    return (Object.keys(this.loads) as HostModel[]).filter((m) => this.loads[m] !== undefined);
+  }
+
   async segment(job: SegmentJob): Promise<SegmentReply> {
     await this.start();
-    return (await this.request({ kind: 'segment', job }, 'segmenting an image')) as SegmentReply;
+    return this.request('segment', { job }, 'segmenting an image');
+  }
+
+  async detectText(job: TextDetectJob): Promise<TextDetectReply> {
+    await this.start();
+    return this.request('detect-text', { job }, 'detecting text');
+  }
+
+  async readText(job: TextReadJob): Promise<TextReadReply> {
+    await this.start();
+    return this.request('read-text', { job }, 'reading text');
   }
 
   /** The host's process id, while one runs. */
@@ -68,6 +113,22 @@ export class InferenceHost {
     await this.stop();
   }
 
+  private async loadAll(): Promise<HostInfo> {
+    const info: HostInfo = {};
+    // In order, one at a time: the host serves one request at a time anyway.
+    if (this.loads.text) info.text = await this.loadOne('text', this.loads.text);
+    if (this.loads.sam3) info.sam3 = await this.loadOne('sam3', this.loads.sam3);
+    return info;
+  }
+
+  private async loadOne<K extends HostModel>(model: K, spec: NonNullable<HostLoads[K]>): Promise<NonNullable<HostInfo[K]>> {
+    // The model name decides both the request and the info it answers with.
+    const info: HostValue = model === 'sam3'
+      ? await this.request('load', { spec: spec as LoadSpec }, 'loading the SAM 3 model')
+      : await this.request('load-text', { spec: spec as TextLoadSpec }, 'loading the text models');
+    return info as NonNullable<HostInfo[K]>;
+  }
+
   private spawn(): void {
     const child = fork(path.join(__dirname, 'host-process.js'), [], {
       serialization: 'advanced', // typed arrays travel as binary, not as JSON number lists
@@ -81,14 +142,15 @@ export class InferenceHost {
     child.on('exit', (code, signal) => this.onExit(child, signal ? `was killed by ${signal}` : `exited with code ${code}`));
   }
 
-  private request(payload: Payload, what: string): Promise<ModelInfo | SegmentReply> {
+  private request<K extends HostKind>(kind: K, payload: HostCalls[K]['payload'], what: string): Promise<HostCalls[K]['value']> {
     const child = this.child;
-    if (!child || !child.connected) return Promise.reject(new InferenceHostError('the SAM 3 inference host is not running'));
+    if (!child || !child.connected) return Promise.reject(new InferenceHostError('the inference host is not running'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, what });
-      child.send({ id, ...payload } as HostRequest, (err) => {
-        if (err) this.settle(id, new InferenceHostError(`could not reach the SAM 3 inference host: ${err.message}`));
+      // The host answers this id with the value its kind promises.
+      this.pending.set(id, { resolve: resolve as (value: HostValue) => void, reject, what });
+      child.send({ id, kind, ...payload } as HostRequest, (err) => {
+        if (err) this.settle(id, new InferenceHostError(`could not reach the inference host: ${err.message}`));
       });
     });
   }
@@ -120,7 +182,7 @@ export class InferenceHost {
       this.settle(
         id,
         new InferenceHostError(
-          `the SAM 3 inference host ${how} while ${p.what}; no result was produced (the next call starts a new host)`,
+          `the inference host ${how} while ${p.what}; no result was produced (the next call starts a new host)`,
         ),
       );
     }

@@ -3,7 +3,8 @@
  * score = sigmoid(query logit) * sigmoid(presence logit), boxes scaled to the
  * image and clipped, masks upsampled bilinearly and kept where logit > 0.
  */
-import type { Box, BoxMask } from '../common/types';
+import { boxMaskToRle } from '../common/rle';
+import type { Box, BoxMask, Instance } from '../common/types';
 import { filledMask, tighten, upsampleMask, type Region } from './mask-upsample';
 
 export interface DecoderOutput {
@@ -83,4 +84,14 @@ export function decodeInstances(
     found.push({ label, score, box, mask, source });
   }
   return found;
+}
+
+/** Raw instances of any backend -> the JSON shape that crosses layers (score to 4 places, mask as RLE). */
+export function toInstances(raw: RawInstance[], width: number, height: number): Instance[] {
+  return raw.map((inst) => ({
+    label: inst.label,
+    score: Math.round(inst.score * 1e4) / 1e4,
+    box: inst.box,
+    mask: boxMaskToRle(inst.mask, width, height),
+  }));
 }

@@ -10,6 +10,7 @@ import { CONTRACT, checkValues, fixedDim, type ValueInfo } from './contract';
 import { float32ToHalf, halfToFloat32 } from './float16';
 import type { LoadSpec, ModelInfo } from './host-protocol';
 import { GRAPH_STEMS, MODEL_HELP, ModelFolderError, type GraphKey } from './model-folder';
+import { HALF_RANGE, toChw } from './normalise';
 import type { DecoderOutput } from './postprocess';
 
 type Feeds = Record<string, ort.Tensor>;
@@ -21,7 +22,8 @@ function infos(values: readonly ort.InferenceSession.ValueMetadata[]): ValueInfo
   return values.map((v) => (v.isTensor ? { name: v.name, type: v.type, shape: v.shape } : { name: v.name, shape: [] }));
 }
 
-function checkProviders(requested: string[]): void {
+/** Fails early, naming what onnxruntime-node offers, rather than deep inside session creation. */
+export function checkProviders(requested: string[]): void {
   const available = ort.listSupportedBackends().map((b) => b.name);
   for (const ep of requested) {
     if (!available.includes(ep)) {
@@ -34,6 +36,12 @@ async function createSession(file: string, spec: LoadSpec): Promise<ort.Inferenc
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: [...spec.executionProviders.filter((e) => e !== 'cpu'), 'cpu'],
     graphOptimizationLevel: 'all',
+    // onnxruntime's pool threads busy-wait after each run by default. The
+    // host shares the machine with Node-RED and ffmpeg, and the spinning
+    // takes CPU they need: with a frame a second or more apart it gained
+    // nothing, and in the 1080p video bench on 2 cores it was 16 ms of CPU
+    // per frame, against 1 ms without (bench/README.md).
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
   if (spec.threads && spec.threads > 0) options.intraOpNumThreads = spec.threads;
   try {
@@ -134,14 +142,7 @@ export class Sam3Sessions {
   /** S x S RGB bytes -> normalised NCHW (x / 127.5 - 1), as the contract's preprocessing says. */
   toPixelTensor(rgb: Uint8Array): ort.Tensor {
     const s = this.info.imageSize;
-    const plane = s * s;
-    const chw = new Float32Array(3 * plane);
-    for (let i = 0, p = 0; p < plane; p++, i += 3) {
-      chw[p] = rgb[i] / 127.5 - 1;
-      chw[plane + p] = rgb[i + 1] / 127.5 - 1;
-      chw[2 * plane + p] = rgb[i + 2] / 127.5 - 1;
-    }
-    return floatTensor(chw, [1, 3, s, s], this.info.floatTypes.vision);
+    return floatTensor(toChw(rgb, s, s, HALF_RANGE), [1, 3, s, s], this.info.floatTypes.vision);
   }
 
   async encodeImage(pixels: ort.Tensor): Promise<Feeds> {

@@ -11,19 +11,25 @@ import type { RedactMode } from './types';
 
 export interface EffectSettings {
   mode: RedactMode;
+  /** The region is a line of text: default strengths scale with its letter height. */
+  text?: boolean;
   fill: [number, number, number];
   blurSigma: number | null;
   pixelSize: number | null;
 }
 
-/** Default blur sigma: at least 8 px, at least 1/8 of the region's shorter side. */
-export function sigmaFor(shortSide: number, override: number | null): number {
-  return override ?? Math.max(8, shortSide / 8);
+/**
+ * Default blur sigma: at least 8 px, at least 1/8 of the region's shorter
+ * side; for a text line, whose shorter side is one letter high, at least 1/4
+ * (at 1/8, 50 px letters were still read by the recogniser).
+ */
+export function sigmaFor(shortSide: number, override: number | null, text = false): number {
+  return override ?? Math.max(8, shortSide / (text ? 4 : 8));
 }
 
-/** Default mosaic cell: at least 8 px, at least 1/10 of the region's shorter side. */
-export function cellFor(shortSide: number, override: number | null): number {
-  return override ?? Math.max(8, Math.ceil(shortSide / 10));
+/** Default mosaic cell: at least 8 px, at least 1/10 of the region's shorter side (1/4 for a text line). */
+export function cellFor(shortSide: number, override: number | null, text = false): number {
+  return override ?? Math.max(8, Math.ceil(shortSide / (text ? 4 : 10)));
 }
 
 /**
@@ -35,9 +41,9 @@ export async function renderEffect(frame: Frame, cover: Cover, s: EffectSettings
     case 'fill':
       return fillRect(cover, frame.channels, s.fill);
     case 'pixelate':
-      return pixelate(frame, cover, cellFor(cover.shortSide, s.pixelSize));
+      return pixelate(frame, cover, cellFor(cover.shortSide, s.pixelSize, s.text));
     case 'blur':
-      return blur(frame, cover, sigmaFor(cover.shortSide, s.blurSigma));
+      return blur(frame, cover, sigmaFor(cover.shortSide, s.blurSigma, s.text));
   }
 }
 

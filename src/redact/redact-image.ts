@@ -5,6 +5,7 @@
  * unredacted because a mask was unusable.
  */
 import { rleToBoxMask } from '../common/rle';
+import { isTextPrompt } from '../common/text-concepts';
 import type { ImageInput, Instance } from '../common/types';
 import { blendInto } from './composite';
 import { decodeImage } from './decode';
@@ -26,15 +27,23 @@ function coverFor(inst: Instance, o: ResolvedOptions, width: number, height: num
 export async function redactImage(image: ImageInput, instances: Instance[], opts?: RedactOptions): Promise<RedactResult> {
   const t0 = performance.now();
   const o = resolveOptions(opts);
-  const { frame, source } = await decodeImage(image);
+  const { frame, source, borrowed } = await decodeImage(image);
   const { width, height } = frame;
+  // The caller's raw frame stays as it was: the first change works on a copy.
+  let owned = !borrowed;
+  const writable = (): void => {
+    if (!owned) frame.data = Buffer.from(frame.data);
+    owned = true;
+  };
   const summary: RedactSummary = { mode: o.mode, instances: 0, perLabel: {}, pixelsRedacted: 0, ms: 0 };
   const effect = { mode: o.mode, fill: o.fill, blurSigma: o.blurSigma, pixelSize: o.pixelSize };
 
   if (o.wholeImage) {
     // The fallback when detections are unusable, so they are not even read.
     const cover = wholeCover(width, height);
-    blendInto(frame, cover, await renderEffect(frame, cover, effect));
+    const rendered = await renderEffect(frame, cover, effect);
+    writable();
+    blendInto(frame, cover, rendered);
     summary.pixelsRedacted = cover.full;
     summary.wholeImage = true;
   } else {
@@ -47,7 +56,9 @@ export async function redactImage(image: ImageInput, instances: Instance[], opts
       if (!cover || !covered) continue;
       // Each effect reads the frame as already redacted by earlier instances,
       // so where instances overlap no step can bring back unredacted pixels.
-      blendInto(frame, cover, await renderEffect(frame, cover, effect));
+      const rendered = await renderEffect(frame, cover, { ...effect, text: isTextPrompt(inst.label) });
+      writable();
+      blendInto(frame, cover, rendered);
       summary.pixelsRedacted += markCovered(covered, width, cover);
       summary.instances++;
       const l = (summary.perLabel[inst.label] ??= { instances: 0, pixels: 0 });
