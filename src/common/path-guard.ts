@@ -25,15 +25,23 @@ const inside = (p: string, root: string): boolean => {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 };
 
-/** The real path of `p`, or of its nearest existing parent joined with the rest (for outputs not yet written). */
-async function realish(p: string): Promise<string> {
+/**
+ * The real path of `p`, or of its nearest existing parent joined with the
+ * rest (for outputs not yet written). A link whose target does not exist yet
+ * counts as its target: written through, it would create the file there.
+ */
+async function realish(p: string, links = 0): Promise<string> {
   const abs = path.resolve(p);
   try {
     return await fs.realpath(abs);
   } catch {
     const parent = path.dirname(abs);
     if (parent === abs) return abs;
-    return path.join(await realish(parent), path.basename(abs));
+    const realParent = await realish(parent, links);
+    const target = await fs.readlink(abs).catch(() => undefined);
+    if (target === undefined) return path.join(realParent, path.basename(abs));
+    if (links >= 40) throw new Error(`${p}: too many levels of symbolic links`);
+    return realish(path.resolve(realParent, target), links + 1);
   }
 }
 

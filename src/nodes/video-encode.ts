@@ -137,6 +137,8 @@ export = function register(RED: NodeAPI): void {
     node.on('input', (raw, send, done) => {
       const msg = raw as FrameMsg;
       const job = videoJobs.get(msg.parts?.id);
+      // A frame still on its way when its job ended: the job's end was reported already.
+      if (!job && videoJobs.hasEnded(msg.parts?.id)) return done();
       if (!job || msg.parts?.type !== 'video' || typeof msg.parts.index !== 'number') {
         done(new Error(RED._('video-encode.errors.not-a-frame')));
         return;
@@ -145,14 +147,14 @@ export = function register(RED: NodeAPI): void {
       if (requireRedaction && !msg.redaction) {
         const err = new Error(RED._('video-encode.errors.unredacted', { index: msg.parts.index }));
         job.fail(err);
-        return done(err);
+        return job.claimReport() ? done(err) : done();
       }
       const state = states.get(job.id) ?? start(job);
       state.held.set(msg.parts.index, { msg, done });
       state.last = msg;
       pump(state, send as (m: NodeMessage) => void).catch((err: Error) => {
         status.now({ fill: 'red', shape: 'ring', text: RED._('video-encode.status.error') });
-        node.error(err, msg);
+        if (job.claimReport()) node.error(err, msg);
       });
     });
 

@@ -87,10 +87,14 @@ export = function register(RED: NodeAPI): void {
           send([out, progress]);
           current = next;
         }
+        // The reader also ends when the job failed elsewhere (it is closed then): that is no finished video.
+        if (job.failure) throw job.failure;
         status.set({ fill: 'green', shape: 'dot', text: RED._('video-split.status.sent', { count: job.count ?? 0 }) });
       } catch (err) {
         job.fail(err as Error);
-        throw err;
+        // A failure the node that caused it already reported (video-encode, sam3-segment) is not reported twice.
+        if (!job.claimReport()) return;
+        throw job.failure ?? err;
       } finally {
         const reader = running.get(job);
         running.delete(job);
@@ -112,6 +116,8 @@ export = function register(RED: NodeAPI): void {
       status.stop();
       const closing = [...running].map(([job, reader]) => {
         job.fail(new Error(`video ${job.source}: the flow was stopped`));
+        // The Catch nodes are stopping too: a job cut short by a stop or a redeploy is reported in the log.
+        if (job.claimReport()) node.error(job.failure?.message ?? 'the flow was stopped');
         return reader?.close();
       });
       Promise.allSettled(closing).then(() => done());

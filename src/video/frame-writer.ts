@@ -269,7 +269,8 @@ class FfmpegFrameWriter implements FrameWriter {
   private pipeWrite(chunk: Uint8Array): Promise<void> {
     const proc = this.proc;
     const stdin = proc?.stdin;
-    if (!proc || !stdin || !this.exited) return Promise.reject(new Error('ffmpeg is not running'));
+    const exited = this.exited;
+    if (!proc || !stdin || !exited) return Promise.reject(new Error('ffmpeg is not running'));
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const settle = (err?: Error | null): void => {
@@ -284,7 +285,11 @@ class FfmpegFrameWriter implements FrameWriter {
       // Resolve on the write callback, not on write()'s return value: the
       // callback fires once the bytes are in the pipe, so the caller's buffer
       // is free again and at most one frame per writer is held in Node.
-      stdin.write(chunk, (err) => settle(err ? (this.failure ?? this.error(err.message)) : null));
+      stdin.write(chunk, (err) => {
+        if (!err) return settle(null);
+        // A broken pipe means ffmpeg is exiting: once it has, its stderr says why (a read-only folder, a full disk).
+        void exited.then(() => settle(this.failure ?? this.error(err.message)));
+      });
     });
   }
 
@@ -358,10 +363,13 @@ class FfmpegFrameWriter implements FrameWriter {
     this.state = 'finishing';
     this.proc.stdin?.end();
     const { code, signal } = await this.exited;
-    if (code !== 0 || this.failure) {
+    // ffmpeg 4.x exits with 0 when writing the trailer fails (the disk filled up at the end, or the
+    // faststart rewrite did not fit): the file is then incomplete and must not become the output.
+    const trailerFailed = /Error writing trailer/.test(this.stderr.toString());
+    if (code !== 0 || this.failure || trailerFailed) {
       this.state = 'failed';
       await removeQuietly(this.tempPath);
-      throw this.failure ?? this.error(`ffmpeg ${signal ? `killed by ${signal}` : `exit code ${code}`}`);
+      throw this.failure ?? this.error(trailerFailed ? 'ffmpeg could not finish the file' : `ffmpeg ${signal ? `killed by ${signal}` : `exit code ${code}`}`);
     }
     try {
       if (this.format !== 'mkv') await fixMp4LastFrameDuration(this.tempPath, this.lastFrameDuration());

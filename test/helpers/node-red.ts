@@ -18,7 +18,11 @@ interface Helper {
   stopServer(done: () => void): void;
   load(nodes: NodeModule | NodeModule[], flow: FlowNode[], credentials?: object): Promise<void>;
   unload(): Promise<void>;
+  /** A deploy while flows run ('full' stops and restarts every node, as the editor's Deploy does). */
+  setFlows(flow: FlowNode[], type?: 'full' | 'flows' | 'nodes'): Promise<void>;
   getNode(id: string): TestNode;
+  /** The runtime's log calls since the last load (a sinon spy on RED.log.log). */
+  log(): { getCalls(): Array<{ args: unknown[] }> };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -44,7 +44,7 @@ export class VideoFrames {
             `frames between detections are held until the next one, so the window must be at least ${this.o.stride + 2}`,
         );
         job.fail(err);
-        item.end(err);
+        item.end(job.claimReport() ? err : undefined);
         return;
       }
       state = this.start(job);
@@ -72,7 +72,8 @@ export class VideoFrames {
       fail: (err, held) => {
         this.jobs.delete(job.id);
         job.fail(err);
-        held.forEach((item, i) => item.end(i === 0 ? err : undefined));
+        const report = job.claimReport();
+        held.forEach((item, i) => item.end(i === 0 && report ? err : undefined));
       },
     });
     const state: JobState = { schedule };

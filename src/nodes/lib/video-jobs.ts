@@ -33,6 +33,7 @@ export class VideoJob extends EventEmitter {
   count: number | undefined;
   failure: Error | undefined;
   finished = false;
+  private reported = false;
 
   constructor(init: VideoJobInit) {
     super();
@@ -57,14 +58,25 @@ export class VideoJob extends EventEmitter {
     if (this.failure || this.finished) return;
     this.failure = err;
     this.emit('fail', err);
-    jobs.delete(this.id);
+    forget(this.id);
+  }
+
+  /**
+   * Whether the caller is the one to report the job's failure (to a Catch
+   * node or the log): true once only, so that a failed video is one error
+   * however many nodes hear of it.
+   */
+  claimReport(): boolean {
+    if (this.reported) return false;
+    this.reported = true;
+    return true;
   }
 
   finish(): void {
     if (this.failure || this.finished) return;
     this.finished = true;
     this.emit('finish');
-    jobs.delete(this.id);
+    forget(this.id);
   }
 
   /**
@@ -107,6 +119,19 @@ export class VideoJob extends EventEmitter {
 }
 
 const jobs = new Map<string, VideoJob>();
+/**
+ * Ids of jobs that ended, newest last: frames of a failed video may still be
+ * on their way through the flow, and they are dropped quietly (the failure is
+ * reported once) instead of being reported as strays. Bounded, oldest out.
+ */
+const ended = new Set<string>();
+const MAX_ENDED = 1000;
+
+function forget(id: string): void {
+  jobs.delete(id);
+  ended.add(id);
+  if (ended.size > MAX_ENDED) ended.delete(ended.values().next().value as string);
+}
 
 export const videoJobs = {
   create(init: VideoJobInit): VideoJob {
@@ -118,6 +143,10 @@ export const videoJobs = {
   },
   get(id: unknown): VideoJob | undefined {
     return typeof id === 'string' ? jobs.get(id) : undefined;
+  },
+  /** Whether `id` names a job that has already failed or finished. */
+  hasEnded(id: unknown): boolean {
+    return typeof id === 'string' && ended.has(id);
   },
 };
 
