@@ -11,6 +11,8 @@ import { confinePath } from '../common/path-guard';
 import { rootsFromSettings } from './lib/allowed-roots';
 import { numberField, readProperty, writeMsgProperty, type PropertyType } from './lib/properties';
 import { ThrottledStatus } from './lib/throttled-status';
+import { assertIllegible, type VerificationResult } from '../engine';
+import type { Sam3ModelNode } from './lib/sam3-model-node';
 
 interface MaskBlurDef extends NodeDef {
   property?: string;
@@ -22,11 +24,18 @@ interface MaskBlurDef extends NodeDef {
   growPercent?: string | number;
   growPixels?: string | number;
   feather?: string | number;
+  /** Blank: scaled to each region. */
+  blurSigma?: string | number;
+  pixelSize?: string | number;
   labels?: string;
   minScore?: string | number;
   quality?: string | number;
   keepMetadata?: boolean;
   onInvalid?: 'error' | 'redact-all';
+  /** Read every redacted text line back with the recogniser and fail if any is still legible. */
+  verify?: boolean;
+  /** The model node whose text recogniser verifies (only with verify). */
+  model?: string;
 }
 
 type BlurMsg = NodeMessageInFlow & {
@@ -39,6 +48,12 @@ type BlurMsg = NodeMessageInFlow & {
 };
 
 const MODES: RedactMode[] = ['blur', 'pixelate', 'fill'];
+
+/** A strength set by hand, or undefined (blank, 0) for the automatic one. */
+function positiveOrUndefined(v: string | number | undefined): number | undefined {
+  const n = numberField(v, 0);
+  return n > 0 ? n : undefined;
+}
 
 export = function register(RED: NodeAPI): void {
   function MaskBlur(this: Node, config: MaskBlurDef): void {
@@ -55,6 +70,8 @@ export = function register(RED: NodeAPI): void {
       growPercent: numberField(config.growPercent, 4),
       growPixels: numberField(config.growPixels, 0),
       featherPixels: numberField(config.feather, 4),
+      blurSigma: positiveOrUndefined(config.blurSigma),
+      pixelSize: positiveOrUndefined(config.pixelSize),
       labels: labels.length > 0 ? labels : undefined,
       minScore: numberField(config.minScore, 0),
       quality: numberField(config.quality, 90),
@@ -63,6 +80,17 @@ export = function register(RED: NodeAPI): void {
     const redactAllOnInvalid = config.onInvalid === 'redact-all';
     const status = new ThrottledStatus((s) => node.status(s));
     const roots = rootsFromSettings(RED);
+    const verifier = config.verify ? (RED.nodes.getNode(config.model ?? '') as Sam3ModelNode | null) : null;
+    // A user of the shared engine like any other: it loads with the first and is released with the last.
+    if (verifier) verifier.shared.addUser(node.id, () => undefined);
+
+    /** The verification pass: fails (StillLegibleError) when the recogniser still reads a redacted line. */
+    const verify = async (original: ImageInput, result: RedactResult, instances: Instance[]): Promise<VerificationResult> => {
+      if (!verifier) throw new Error(RED._('mask-blur.errors.no-verifier'));
+      const check = await verifier.shared.run((engine) => engine.verifyRedaction(original, result.image as ImageInput, instances));
+      assertIllegible(check);
+      return check;
+    };
 
     node.on('input', (msg: BlurMsg, send, done) => {
       let image: unknown;
@@ -76,7 +104,7 @@ export = function register(RED: NodeAPI): void {
       const input = image as ImageInput;
       // A request may choose the mode (e.g. an MQTT request's "mode").
       const opts: RedactOptions = MODES.includes(msg.redactMode as RedactMode) ? { ...options, mode: msg.redactMode as RedactMode } : options;
-      const finish = async (result: RedactResult, reason?: string): Promise<void> => {
+      const finish = async (result: RedactResult, reason?: string, check?: VerificationResult): Promise<void> => {
         // msg.outputPath: the encoded result also goes to that file, which appears only complete.
         if (typeof msg.outputPath === 'string' && msg.outputPath && Buffer.isBuffer(result.image)) {
           const target = await confinePath('msg.outputPath', msg.outputPath, roots);
@@ -95,6 +123,7 @@ export = function register(RED: NodeAPI): void {
           threshold: seg.threshold,
           modelId: seg.modelId,
           ...(reason ? { reason } : {}),
+          ...(check ? { verification: { checked: check.checked, unreadable: check.unreadable, legible: 0, ms: Math.round(check.ms) } } : {}),
         };
         status.set({});
         send(msg);
@@ -102,8 +131,12 @@ export = function register(RED: NodeAPI): void {
       };
       // Whatever msg.detections holds, redactImage validates it before touching a pixel.
       const confined = typeof input === 'string' ? confinePath('image', input, roots) : Promise.resolve(input);
+      let original: ImageInput = input;
       confined
-        .then((img) => redactImage(img, msg.detections as Instance[], opts))
+        .then((img) => {
+          original = img;
+          return redactImage(img, msg.detections as Instance[], opts);
+        })
         .catch((err: Error) => {
           if (err.name === 'PathNotAllowedError') throw err;
           if (!redactAllOnInvalid) throw err;
@@ -111,7 +144,11 @@ export = function register(RED: NodeAPI): void {
           node.warn(RED._('mask-blur.warn.whole-image', { reason: err.message }));
           return redactImage(input, [], { ...opts, wholeImage: true }).then((result) => ({ ...result, reason: err.message }));
         })
-        .then((result: RedactResult & { reason?: string }) => finish(result, result.reason))
+        .then(async (result: RedactResult & { reason?: string }) => {
+          // Nothing of a wholly redacted image is left to read.
+          const check = config.verify && !result.summary.wholeImage ? await verify(original, result, msg.detections as Instance[]) : undefined;
+          return finish(result, result.reason, check);
+        })
         .catch((err: Error) => {
           status.now({ fill: 'red', shape: 'ring', text: RED._('mask-blur.status.error') });
           done(err);
@@ -120,7 +157,8 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       status.stop();
-      done();
+      if (!verifier) return done();
+      verifier.shared.removeUser(node.id).then(done, () => done());
     });
   }
 

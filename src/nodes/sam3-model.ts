@@ -47,7 +47,10 @@ export = function register(RED: NodeAPI): void {
       { ...DEFAULT_LIMITS, maxQueued: Math.max(1, numberField(config.maxQueued, DEFAULT_LIMITS.maxQueued)) },
     );
     this.shared.onChange = (state, detail) => {
-      if (state === 'ready') this.log(RED._('sam3-model.log.ready', { dir: modelDir, variant: detail }));
+      const text = this.shared.current?.text ? RED._('sam3-model.log.text-on') : RED._('sam3-model.log.text-off', { reason: this.shared.current?.capabilities().textReason ?? '' });
+      const prompts = this.shared.defaultPrompts;
+      if (state === 'ready') this.log(RED._('sam3-model.log.ready', { dir: modelDir, variant: detail, text, prompts }));
+      else if (state === 'text-only') this.warn(RED._('sam3-model.log.text-only', { detail, prompts }));
       else if (state === 'missing') this.warn(RED._('sam3-model.log.missing', { detail }));
       else if (state === 'error') this.error(RED._('sam3-model.log.error', { detail }));
     };

@@ -3,7 +3,7 @@
  * and adds them as msg.detections, leaving the image as it was.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow, NodeStatus } from 'node-red';
-import type { Prompt, SegmentResult } from '../engine';
+import type { Prompt, RedactionEngine, RedactionSegmentResult, TextBackendChoice } from '../engine';
 import type { ImageInput, RawFrame } from '../common/types';
 import { drawPreview } from '../redact/preview';
 import { numberField, readProperty, writeMsgProperty, type PropertyType } from './lib/properties';
@@ -31,16 +31,30 @@ interface Sam3SegmentDef extends NodeDef {
   stride?: string | number;
   sceneCut?: string | number;
   onDetectionError?: 'redact' | 'fail';
+  textBackend?: TextBackendChoice;
 }
 
 type SegmentMsg = NodeMessageInFlow & { prompt?: unknown; detections?: unknown; segmentation?: unknown };
 
-/** Prompts from msg.prompt ("face, plate" or a list) or, when absent, the node's own list. */
-function promptsFor(msg: SegmentMsg, own: Prompt[]): Prompt[] | string {
+/**
+ * Prompts from msg.prompt ("face, plate" or a list) or, when absent, the
+ * node's own list; undefined when neither names any, and the installed
+ * models' defaults apply.
+ */
+function promptsFor(msg: SegmentMsg, own: Prompt[]): Prompt[] | string | undefined {
   const p = msg.prompt;
-  if (p === undefined || p === null || p === '') return own;
+  if (p === undefined || p === null || (typeof p === 'string' && !p.trim())) return own.length ? own : undefined;
   if (typeof p === 'string' || Array.isArray(p)) return p as Prompt[] | string;
   throw new TypeError('msg.prompt must be a string like "face, license plate" or an array of prompts');
+}
+
+/** Which model answered each prompt, and their identities: the audit trail's model identity. */
+function modelsUsed(engine: RedactionEngine, backends: Record<string, string>): { modelId?: string; models: Record<string, string> } {
+  const used = new Set(Object.values(backends));
+  const models: Record<string, string> = {};
+  if (used.has('sam3') && engine.sam3) models.sam3 = engine.sam3.modelId;
+  if (used.has('ocr') && engine.text) models.ocr = engine.text.modelId;
+  return { modelId: models.sam3 ?? models.ocr, models };
 }
 
 function promptList(prompts: Prompt[] | string): Prompt[] {
@@ -75,18 +89,19 @@ export = function register(RED: NodeAPI): void {
     let lastMs: number | undefined;
 
     const showActivity = (): void => {
-      if (modelState !== 'ready') return;
+      if (modelState !== 'ready' && modelState !== 'text-only') return;
       const text = inFlight > 0
         ? RED._('sam3-segment.status.processing', { count: inFlight })
         : lastMs !== undefined
           ? RED._('sam3-segment.status.done', { seconds: (lastMs / 1000).toFixed(1) })
           : RED._('sam3-segment.status.ready');
-      status.set({ fill: 'green', shape: inFlight > 0 ? 'ring' : 'dot', text });
+      status.set({ fill: modelState === 'ready' ? 'green' : 'yellow', shape: inFlight > 0 ? 'ring' : 'dot', text });
     };
     const modelStatus: Record<ModelState, NodeStatus> = {
       idle: {},
       loading: { fill: 'yellow', shape: 'ring', text: 'sam3-segment.status.loading' },
       ready: { fill: 'green', shape: 'dot', text: 'sam3-segment.status.ready' },
+      'text-only': { fill: 'yellow', shape: 'dot', text: 'sam3-segment.status.text-only' },
       missing: { fill: 'red', shape: 'ring', text: 'sam3-segment.status.missing' },
       error: { fill: 'red', shape: 'dot', text: 'sam3-segment.status.error' },
     };
@@ -98,23 +113,31 @@ export = function register(RED: NodeAPI): void {
         modelState = state;
         const s = modelStatus[state];
         status.now(s.text ? { ...s, text: RED._(s.text) } : {});
-        if (state === 'ready') showActivity();
+        if (state === 'ready' || state === 'text-only') showActivity();
       });
     }
 
     const stride = Math.max(1, Math.floor(numberField(config.stride, 1)));
+    type Segmented = RedactionSegmentResult & { prompts: Prompt[] | string; modelId?: string; models: Record<string, string> };
+    /** Per video job, the facts of its latest detection; dropped when the job ends. */
+    const lastFacts = new Map<string, Pick<Segmented, 'prompts' | 'modelId' | 'models' | 'backends'>>();
     const video = new VideoFrames({
       stride,
       sceneCut: numberField(config.sceneCut, 30),
       onDetectionError: config.onDetectionError === 'fail' ? 'fail' : 'redact',
     });
-    /** One engine call, counted in the status. */
-    const segment = (shared: Sam3ModelNode, image: ImageInput, prompts: Prompt[] | string): Promise<SegmentResult> => {
+    const textBackend = config.textBackend || 'auto';
+    /** One engine call, counted in the status. Prompts left undefined are the installed models' defaults. */
+    const segment = (shared: Sam3ModelNode, image: ImageInput, asked: Prompt[] | string | undefined): Promise<Segmented> => {
       inFlight++;
       showActivity();
       const started = Date.now();
       return shared.shared
-        .run((engine) => engine.segment(image, prompts, { threshold: shared.threshold, tiles }))
+        .run(async (engine) => {
+          const prompts = asked ?? shared.shared.defaultPrompts;
+          const r = await engine.segment(image, prompts, { threshold: shared.threshold, tiles, textBackend });
+          return { ...r, prompts, ...modelsUsed(engine, r.backends) };
+        })
         .then((r) => {
           lastMs = Date.now() - started;
           return r;
@@ -131,7 +154,7 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       let image: unknown;
-      let prompts: Prompt[] | string;
+      let prompts: Prompt[] | string | undefined;
       try {
         image = readProperty(RED, node, msg, property, propertyType);
         prompts = promptsFor(msg, own);
@@ -144,15 +167,35 @@ export = function register(RED: NodeAPI): void {
       const job = parts?.type === 'video' ? videoJobs.get(parts.id) : undefined;
       if (parts?.type === 'video') {
         if (!job) return done(); // its job already failed or was stopped: the frame goes nowhere
-        const segmentation = { prompts: promptList(prompts), threshold: model.threshold, stride };
         const frame = image as RawFrame;
         const framePrompts = prompts;
+        // What the frame's own detection (or the last one before it) answered with: the audit trail of carried frames too.
+        let facts: Pick<Segmented, 'prompts' | 'modelId' | 'models' | 'backends'> | undefined;
         video.push(job, parts, {
           frame,
-          detect: () => segment(model, frame, framePrompts).then((r) => r.instances),
+          detect: () => segment(model, frame, framePrompts).then((r) => {
+            facts = r;
+            if (!lastFacts.has(job.id)) {
+              const forget = (): void => void lastFacts.delete(job.id);
+              job.once('finish', forget).once('fail', forget);
+            }
+            lastFacts.set(job.id, r);
+            return r.instances;
+          }),
           emit: (instances, carried) => {
+            const f = facts ?? lastFacts.get(job.id);
             msg.detections = instances;
-            msg.segmentation = { ...segmentation, width: job.info.width, height: job.info.height, carried, modelId: model.shared.current?.modelId };
+            msg.segmentation = {
+              prompts: f ? promptList(f.prompts) : framePrompts === undefined ? [] : promptList(framePrompts),
+              threshold: model.threshold,
+              stride,
+              width: job.info.width,
+              height: job.info.height,
+              carried,
+              modelId: f?.modelId,
+              models: f?.models,
+              backends: f?.backends,
+            };
             send(msg);
             done();
           },
@@ -169,9 +212,11 @@ export = function register(RED: NodeAPI): void {
           msg.segmentation = {
             width: r.width,
             height: r.height,
-            prompts: promptList(prompts),
+            prompts: promptList(r.prompts),
             threshold: model.threshold,
-            modelId: model.shared.current?.modelId,
+            modelId: r.modelId,
+            models: r.models,
+            backends: r.backends,
             timings: r.timings,
           };
           if (config.preview) writeMsgProperty(RED, msg, previewProperty, await drawPreview(image as ImageInput, r.instances));

@@ -9,6 +9,9 @@ import { coreNode, helper, nodeModule, useNodeRed, type FlowNode } from '../help
 import { tempDir } from '../helpers/temp';
 import { roughness, textured } from '../helpers/textured';
 import { makeClip, redBox } from '../video/support/clips';
+import { coverMap, encodePng, inkCovered, lineInk, renderScene } from '../text/support/render';
+import { DOCUMENT } from '../text/support/scenes';
+import { readingSimilarity, RedactionEngine } from '../../src/engine';
 
 const example = path.resolve(__dirname, '..', '..', '..', 'examples', 'watched-folder-redaction.json');
 const ours = ['sam3-model', 'sam3-segment', 'mask-blur', 'video-split', 'video-encode', 'watch-folder'].map(nodeModule);
@@ -68,5 +71,44 @@ describe('examples/watched-folder-redaction.json', () => {
     assert.equal(videoAudit.video.frames, 15);
     assert.match(await fs.readFile(path.join(inbox, 'failed', 'broken.png.error.txt'), 'utf8'), /could not be decoded/);
     assert.ok(!(await fs.readdir(out)).some((f) => f.startsWith('broken')));
+  });
+
+  test('a fresh install with no SAM 3 model and no REDACT_PROMPTS redacts the text of dropped images; a prompt that needs SAM 3 fails the file', async () => {
+    const work = tempDir();
+    const inbox = path.join(work, 'in');
+    const out = path.join(work, 'out');
+    await fs.mkdir(inbox, { recursive: true });
+    Object.assign(process.env, { SAM3_MODEL_DIR: path.join(work, 'no-model'), REDACT_WATCH_DIR: inbox, REDACT_OUTPUT_DIR: out });
+    delete process.env.REDACT_PROMPTS;
+    await helper.load([...ours, ...core], JSON.parse(readFileSync(example, 'utf8')) as FlowNode[]);
+    await fs.writeFile(path.join(inbox, 'letter.png'), await encodePng(await renderScene(DOCUMENT)));
+    await waitFor(path.join(inbox, 'done', 'letter.png'));
+
+    const audit = JSON.parse(await fs.readFile(path.join(out, 'letter.png.audit.json'), 'utf8')) as { prompts: string[]; instancesPerLabel: Record<string, { instances: number }> };
+    assert.deepEqual(audit.prompts, ['text'], 'the default prompts follow what is installed');
+    assert.equal(audit.instancesPerLabel.text.instances, DOCUMENT.lines.length);
+    // Read back what a person would: every line is found in the input and none is legible in the output.
+    const engine = await RedactionEngine.load({});
+    try {
+      const original = await encodePng(await renderScene(DOCUMENT));
+      const found = await engine.segment(original, 'text');
+      const map = coverMap(found.instances, DOCUMENT.width, DOCUMENT.height);
+      for (let i = 0; i < DOCUMENT.lines.length; i++) assert.ok(inkCovered(await lineInk(DOCUMENT, i), map) >= 0.99);
+      const check = await engine.verifyRedaction(original, await fs.readFile(path.join(out, 'letter.png')), found.instances);
+      assert.deepEqual(check.legible, [], JSON.stringify(check.lines));
+      assert.ok(check.lines.every((l) => readingSimilarity(l.before, l.after) <= 0.3));
+    } finally {
+      await engine.close();
+    }
+
+    // Asked for faces with no SAM 3: failed, with the reason, and no output.
+    process.env.REDACT_PROMPTS = 'face';
+    await helper.unload();
+    await helper.load([...ours, ...core], JSON.parse(readFileSync(example, 'utf8')) as FlowNode[]);
+    await fs.writeFile(path.join(inbox, 'portrait.png'), await encodePng(await renderScene(DOCUMENT)));
+    await waitFor(path.join(inbox, 'failed', 'portrait.png.error.txt'));
+    assert.match(await fs.readFile(path.join(inbox, 'failed', 'portrait.png.error.txt'), 'utf8'), /"face" needs the SAM 3 model/);
+    assert.ok(!(await fs.readdir(out)).some((f) => f.startsWith('portrait')));
+    delete process.env.REDACT_PROMPTS;
   });
 });

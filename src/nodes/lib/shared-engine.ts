@@ -1,12 +1,24 @@
 /**
- * One SAM 3 engine shared by every node that uses a sam3-model config node:
- * loaded on the first user, closed after the last; work that arrives while it
- * loads waits in a bounded queue; a bounded number of calls run at once.
- * Knows nothing of Node-RED, so it is tested on its own.
+ * One engine shared by every node that uses a sam3-model config node: SAM 3
+ * when its model is there, and the bundled text detector. Loaded on the first
+ * user, closed after the last; work that arrives while it loads waits in a
+ * bounded queue; a bounded number of calls run at once. Knows nothing of
+ * Node-RED, so it is tested on its own.
  */
-import { Sam3Engine, type EngineOptions } from '../../engine';
+import { RedactionEngine, type RedactionEngineOptions } from '../../engine';
 
-export type ModelState = 'idle' | 'loading' | 'ready' | 'missing' | 'error';
+/**
+ * 'ready': SAM 3 loaded (and the text detector, when installed);
+ * 'text-only': no usable SAM 3, but text can be found; 'missing': no SAM 3
+ * folder and no text detector; 'error': nothing could be loaded.
+ */
+export type ModelState = 'idle' | 'loading' | 'ready' | 'text-only' | 'missing' | 'error';
+
+/** What a flow finds when it names no prompts: everything the installed models can find that a privacy tool hides by default. */
+export const DEFAULT_PROMPTS_WITH_SAM3 = 'face, license plate, text';
+export const DEFAULT_PROMPTS_TEXT_ONLY = 'text';
+
+type EngineOptions = RedactionEngineOptions & { modelDir: string };
 export type StateListener = (state: ModelState, detail: string) => void;
 
 export interface SharedEngineLimits {
@@ -29,8 +41,8 @@ export class QueueFullError extends Error {
 
 export class SharedEngine {
   private readonly users = new Map<string, StateListener>();
-  private loading: Promise<Sam3Engine> | undefined;
-  private engine: Sam3Engine | undefined;
+  private loading: Promise<RedactionEngine> | undefined;
+  private engine: RedactionEngine | undefined;
   private failedAt = 0;
   private lastError: Error | undefined;
   private running = 0;
@@ -45,15 +57,23 @@ export class SharedEngine {
   constructor(
     private readonly options: EngineOptions,
     private readonly limits: SharedEngineLimits = DEFAULT_LIMITS,
-    private readonly load: (o: EngineOptions) => Promise<Sam3Engine> = (o) => Sam3Engine.load(o),
+    private readonly load: (o: EngineOptions) => Promise<RedactionEngine> = (o) => RedactionEngine.load(o),
   ) {}
 
   get modelDir(): string {
     return this.options.modelDir;
   }
 
+  /**
+   * The prompts used when neither the node nor the message names any: with
+   * SAM 3 "face, license plate, text", without it "text".
+   */
+  get defaultPrompts(): string {
+    return this.engine?.sam3 ? DEFAULT_PROMPTS_WITH_SAM3 : DEFAULT_PROMPTS_TEXT_ONLY;
+  }
+
   /** The loaded engine, if any (for its model identity). */
-  get current(): Sam3Engine | undefined {
+  get current(): RedactionEngine | undefined {
     return this.engine;
   }
 
@@ -70,10 +90,10 @@ export class SharedEngine {
   }
 
   /** Runs `fn` on the engine once it is loaded and a slot is free. */
-  async run<T>(fn: (engine: Sam3Engine) => Promise<T>): Promise<T> {
+  async run<T>(fn: (engine: RedactionEngine) => Promise<T>): Promise<T> {
     if (this.queued >= this.limits.maxQueued) throw new QueueFullError(this.limits.maxQueued);
     this.queued++;
-    let engine: Sam3Engine;
+    let engine: RedactionEngine;
     try {
       engine = await this.ensureLoaded();
       while (this.running >= this.limits.maxConcurrent) await new Promise<void>((resolve) => this.waiting.push(resolve));
@@ -94,7 +114,7 @@ export class SharedEngine {
     return { running: this.running, queued: this.queued };
   }
 
-  private ensureLoaded(): Promise<Sam3Engine> {
+  private ensureLoaded(): Promise<RedactionEngine> {
     if (this.engine) return Promise.resolve(this.engine);
     if (this.loading) return this.loading;
     if (this.lastError && Date.now() - this.failedAt < this.limits.retryAfterMs) return Promise.reject(this.lastError);
@@ -106,10 +126,19 @@ export class SharedEngine {
           void engine.close();
           throw new Error('SAM 3 model was unloaded while it loaded');
         }
+        const caps = engine.capabilities();
+        if (!caps.sam3 && !caps.text) {
+          // Nothing to serve with: every call would fail, so the load counts as failed.
+          void engine.close();
+          throw Object.assign(new Error(`${caps.sam3Reason ?? 'SAM 3 is not loaded'}; and the text detector: ${caps.textReason ?? 'not loaded'}`), {
+            name: /does not exist|is incomplete/.test(caps.sam3Reason ?? '') ? 'ModelFolderError' : 'Error',
+          });
+        }
         this.engine = engine;
         this.loading = undefined;
         this.lastError = undefined;
-        this.setState('ready', engine.files.variant || 'fp32');
+        if (engine.sam3) this.setState('ready', engine.sam3.files.variant || 'fp32');
+        else this.setState('text-only', caps.sam3Reason ?? 'SAM 3 is not loaded');
         return engine;
       },
       (err: Error) => {
