@@ -16,6 +16,7 @@ const port = Number(process.env.PORT || 1880);
 fs.mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
 // Node-RED loads node packages found in <userDir>/node_modules: link this checkout there.
 const link = path.join(userDir, 'node_modules', pkg.name);
+fs.mkdirSync(path.dirname(link), { recursive: true });
 if (!fs.existsSync(link)) fs.symlinkSync(root, link, 'dir');
 
 const settings = path.join(userDir, 'settings.js');

@@ -14,7 +14,7 @@ export const GRAPH_STEMS = {
 } as const;
 export type GraphKey = keyof typeof GRAPH_STEMS;
 
-export const MODEL_HELP = 'See models/README.md in node-red-contrib-sam3-redact for how to get a SAM 3 model.';
+export const MODEL_HELP = 'See models/README.md in @sam3-redact/node-red-sam3-redact for how to get a SAM 3 model.';
 
 export interface ModelFiles {
   dir: string;

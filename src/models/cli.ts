@@ -26,9 +26,9 @@ DIR defaults to $SAM3_MODEL_DIR, else ~/.node-red/models/sam3 (where the sam3-mo
 V is a precision variant: fp32 (the unsuffixed files), fp16, q4f16, ...; blank: the best one there.
 fetch reads a Hugging Face token from HF_TOKEN (gated repos) and the hub address from HF_ENDPOINT.
 verify --load also loads each graph in onnxruntime (needs as much memory as the model).
-See models/README.md in node-red-contrib-sam3-redact.`;
+See models/README.md in @sam3-redact/node-red-sam3-redact.`;
 
-const HELP = 'How to get a SAM 3 model: models/README.md in node-red-contrib-sam3-redact, or `npx sam3-model --help`.';
+const HELP = 'How to get a SAM 3 model: models/README.md in @sam3-redact/node-red-sam3-redact, or `npx sam3-model --help`.';
 
 export interface CliIo {
   stdout: ProgressStream;

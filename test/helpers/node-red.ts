@@ -27,7 +27,13 @@ interface Helper {
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const helper = require('node-red-node-test-helper') as Helper;
-helper.init(require.resolve('node-red'));
+/**
+ * The Node-RED under test: this package's own dev dependency, or another
+ * install named by NODE_RED_RUNTIME (a node-red folder), so that the same
+ * node tests run on Node-RED 5 as well (see .ci/run).
+ */
+const runtimeDir = process.env.NODE_RED_RUNTIME ? path.resolve(process.env.NODE_RED_RUNTIME) : path.dirname(require.resolve('node-red/package.json'));
+helper.init(require.resolve(runtimeDir));
 
 const dist = path.resolve(__dirname, '..', '..', 'src', 'nodes');
 /** The compiled node modules, as Node-RED would load them. */
@@ -35,7 +41,7 @@ export function nodeModule(name: string): NodeModule {
   return require(path.join(dist, `${name}.js`)) as NodeModule;
 }
 export function coreNode(file: string): NodeModule {
-  return require(path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', file)) as NodeModule;
+  return require(path.join(path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [runtimeDir] })), 'core', file)) as NodeModule;
 }
 
 /** Starts the helper's runtime for this test file and unloads flows after each test. */
