@@ -27,7 +27,10 @@ export async function freePort(): Promise<number> {
 export async function startNodeRed(userDir: string, flows: object[], env: NodeJS.ProcessEnv): Promise<NodeRedProcess> {
   await fs.mkdir(path.join(userDir, 'node_modules'), { recursive: true });
   const pkg = JSON.parse(await fs.readFile(path.join(root, 'package.json'), 'utf8')) as { name: string };
-  await fs.symlink(root, path.join(userDir, 'node_modules', pkg.name), 'dir').catch(() => undefined);
+  const link = path.join(userDir, 'node_modules', pkg.name);
+  // A scoped name lives one folder down (node_modules/@scope/name).
+  await fs.mkdir(path.dirname(link), { recursive: true });
+  await fs.symlink(root, link, 'dir').catch(() => undefined);
   await fs.writeFile(path.join(userDir, 'flows.json'), JSON.stringify(flows));
   const port = await freePort();
   await fs.writeFile(
@@ -52,6 +55,10 @@ export async function startNodeRed(userDir: string, flows: object[], env: NodeJS
     child.stdout?.on('data', onData);
     child.stderr?.on('data', (d: Buffer) => log.push(d.toString()));
     child.once('exit', (code) => reject(new Error(`Node-RED exited with ${code}:\n${log.join('')}`)));
+  }).catch((err: Error) => {
+    // A runtime that never started is not left running (it would keep the test process alive).
+    child.kill('SIGKILL');
+    throw err;
   });
   return {
     url: `http://127.0.0.1:${port}`,
