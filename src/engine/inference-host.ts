@@ -144,11 +144,16 @@ export class InferenceHost {
 
   private request<K extends HostKind>(kind: K, payload: HostCalls[K]['payload'], what: string): Promise<HostCalls[K]['value']> {
     const child = this.child;
-    if (!child || !child.connected) return Promise.reject(new InferenceHostError('the inference host is not running'));
+    if (!child) return Promise.reject(new InferenceHostError('the inference host is not running'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       // The host answers this id with the value its kind promises.
       this.pending.set(id, { resolve: resolve as (value: HostValue) => void, reject, what });
+      if (!child.connected) {
+        // Dying (killed, crashed): its exit settles this call with the reason, as for calls already sent.
+        setTimeout(() => this.settle(id, new InferenceHostError('the inference host is not running')), KILL_GRACE_MS).unref();
+        return;
+      }
       child.send({ id, kind, ...payload } as HostRequest, (err) => {
         if (err) this.settle(id, new InferenceHostError(`could not reach the inference host: ${err.message}`));
       });
