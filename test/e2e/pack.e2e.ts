@@ -1,0 +1,80 @@
+/**
+ * The package as users get it: `npm pack` holds only what they need
+ * (compiled code, editor files, icons, locales, examples, models/README),
+ * and that tarball, installed into a fresh Node-RED user dir the way the
+ * palette manager installs it, loads every node the package declares.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { packageNodeSets, pkg, root, startNodeRed, waitFor, type NodeRed } from './harness';
+
+interface PackEntry {
+  filename: string;
+  files: Array<{ path: string; size: number }>;
+}
+
+/** What a published file may be: anything else is a mistake (tests, sources, caches, models). */
+const ALLOWED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^models\/README\.md$/, /^bin\/[\w-]+\.js$/, /^examples\/[\w-]+\.json$/, /^dist\/src\//];
+
+describe('the published package', { timeout: 10 * 60_000 }, () => {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'sam3-pack-'));
+  let packed: PackEntry;
+  let red: NodeRed | undefined;
+  before(() => {
+    const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    packed = (JSON.parse(out.slice(out.indexOf('['))) as PackEntry[])[0];
+  });
+  after(async () => {
+    await red?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test('holds only what users need, and all of it', () => {
+    const files = packed.files.map((f) => f.path);
+    const strays = files.filter((f) => !ALLOWED.some((re) => re.test(f)));
+    assert.deepEqual(strays, [], 'files that users do not need');
+    for (const [type, js] of Object.entries(pkg['node-red'].nodes)) {
+      const stem = js.replace(/\.js$/, '');
+      assert.ok(files.includes(js), `${type}: runtime ${js}`);
+      assert.ok(files.includes(`${stem}.html`), `${type}: editor ${stem}.html`);
+      assert.ok(files.includes(`dist/src/nodes/locales/en-US/${type}.json`), `${type}: messages`);
+      assert.ok(files.includes(`dist/src/nodes/locales/en-US/${type}.html`), `${type}: help`);
+    }
+    assert.ok(files.some((f) => /^dist\/src\/nodes\/icons\/.+\.svg$/.test(f)), 'icons');
+    assert.ok(files.includes('dist/src/engine/host-process.js'), 'the inference host');
+    assert.ok(files.includes('models/README.md'));
+    assert.ok(files.filter((f) => f.startsWith('examples/')).length >= 4, 'the example flows');
+    assert.ok(!files.some((f) => /\.onnx$|\/test\/|\.ts$/.test(f) && !f.endsWith('.d.ts')), 'no model, test or source file');
+  });
+
+  test('installed from the tarball into a fresh user dir, Node-RED loads every node', async () => {
+    const userDir = path.join(work, 'user');
+    mkdirSync(userDir, { recursive: true });
+    writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true }));
+    // As the palette manager does (npm install in the user dir); offline-friendly: the
+    // dependencies come from npm's cache where `npm ci` put them, and onnxruntime-node's
+    // CUDA download is skipped as README tells offline users to.
+    execFileSync(
+      'npm',
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--onnxruntime-node-install=skip', path.join(work, packed.filename)],
+      { cwd: userDir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    red = await startNodeRed({ userDir, linkPackage: false });
+    const running = red;
+    const sets = await waitFor('the package to be loaded', async () => {
+      const s = await packageNodeSets(running);
+      return s.length > 0 && s;
+    });
+    const types = sets.flatMap((s) => s.types).sort();
+    assert.deepEqual(types, Object.keys(pkg['node-red'].nodes).sort());
+    for (const s of sets) {
+      assert.equal(s.err, undefined, `${s.name}: ${s.err}`);
+      assert.ok(s.enabled && s.types.length > 0, `${s.name} is enabled and has its type`);
+    }
+    assert.doesNotMatch(running.log(), /\[error\]/);
+  });
+});
