@@ -34,15 +34,27 @@ if (!fs.existsSync(settings)) {
 `,
   );
 }
+// The watched-folder flow, deployed on the first start (a flow the user changed since is kept).
 const flows = path.join(userDir, 'flows.json');
-if (!fs.existsSync(flows)) fs.copyFileSync(path.join(root, 'examples', 'image-redaction.json'), flows);
+if (!fs.existsSync(flows)) fs.copyFileSync(path.join(root, 'examples', 'watched-folder-redaction.json'), flows);
 
 const modelDir = process.env.SAM3_MODEL_DIR || path.join(userDir, 'models', 'sam3');
+const watchDir = path.resolve(process.env.REDACT_WATCH_DIR || path.join(userDir, 'redact', 'incoming'));
+const outputDir = path.resolve(process.env.REDACT_OUTPUT_DIR || path.join(userDir, 'redact', 'redacted'));
+fs.mkdirSync(watchDir, { recursive: true });
+fs.mkdirSync(outputDir, { recursive: true });
+const hasModel = fs.existsSync(modelDir);
 console.log(`Node-RED editor: http://${host}:${port}/`);
 console.log(`User dir:        ${userDir}`);
-console.log(`SAM 3 model:     ${modelDir}${fs.existsSync(modelDir) ? '' : '  (not there yet: see models/README.md)'}`);
+console.log(`Watching:        ${watchDir}  (drop photos and videos here)`);
+console.log(`Redacted copies: ${outputDir}  (originals go to done/ or failed/ in the watched folder)`);
+console.log(`SAM 3 model:     ${modelDir}${hasModel ? '' : '  (not there yet: text is still redacted by the bundled detector; for faces and the rest see models/README.md)'}`);
+console.log(`Prompts:         ${process.env.REDACT_PROMPTS || (hasModel ? 'what is installed (face, license plate, text with SAM 3)' : 'text (no SAM 3 model)')}`);
 
 const red = require.resolve('node-red/red.js');
-const child = spawn(process.execPath, [red, '--userDir', userDir, '--settings', settings], { stdio: 'inherit' });
+const child = spawn(process.execPath, [red, '--userDir', userDir, '--settings', settings], {
+  stdio: 'inherit',
+  env: { ...process.env, REDACT_WATCH_DIR: watchDir, REDACT_OUTPUT_DIR: outputDir },
+});
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code) => process.exit(code ?? 0));
