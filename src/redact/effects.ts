@@ -33,6 +33,17 @@ export function cellFor(shortSide: number, override: number | null, text = false
 }
 
 /**
+ * The part of the frame an effect reads: the blur reaches past the cover by
+ * its kernel; the mosaic and the fill stay inside it.
+ */
+export function effectReach(frame: { width: number; height: number }, cover: Cover, s: EffectSettings): Rect {
+  if (s.mode !== 'blur') return { x: cover.x, y: cover.y, width: cover.width, height: cover.height };
+  return expandRect(cover, blurMargin(sigmaFor(cover.shortSide, s.blurSigma, s.text)), frame.width, frame.height);
+}
+
+const blurMargin = (sigma: number): number => Math.ceil(2 * sigma) + 2;
+
+/**
  * Effect pixels for the cover rectangle, laid out like the frame (same
  * channels). Only the colour channels are used by the blend.
  */
@@ -64,7 +75,7 @@ function fillRect(r: Rect, channels: number, rgb: [number, number, number]): Buf
  * whole-image blur, not with a copied edge row that would keep a sharp stripe.
  */
 async function blur(frame: Frame, cover: Cover, sigma: number): Promise<Buffer> {
-  const area = expandRect(cover, Math.ceil(2 * sigma) + 2, frame.width, frame.height);
+  const area = expandRect(cover, blurMargin(sigma), frame.width, frame.height);
   const blurred = await blurBuffer(copyRect(frame, area), area.width, area.height, frame.channels, sigma);
   const inner = { x: cover.x - area.x, y: cover.y - area.y, width: cover.width, height: cover.height };
   return copyRect({ data: blurred, width: area.width, height: area.height, channels: frame.channels }, inner);

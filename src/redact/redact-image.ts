@@ -9,7 +9,8 @@ import { isTextPrompt } from '../common/text-concepts';
 import type { ImageInput, Instance } from '../common/types';
 import { blendInto } from './composite';
 import { decodeImage } from './decode';
-import { renderEffect } from './effects';
+import { effectReach, renderEffect, type EffectSettings } from './effects';
+import type { Rect } from './frame';
 import { encodeImage } from './encode';
 import { boxToMask, buildCover, growthFor, markCovered, wholeCover, type Cover } from './masks';
 import { resolveOptions, type ResolvedOptions } from './options';
@@ -22,6 +23,31 @@ function coverFor(inst: Instance, o: ResolvedOptions, width: number, height: num
   if (!mask) return null;
   const grow = growthFor(inst.box, o.growPercent, o.minGrowPixels, o.growPixels);
   return buildCover(mask, grow, o.featherPixels, width, height);
+}
+
+interface Job {
+  inst: Instance;
+  cover: Cover;
+  settings: EffectSettings;
+}
+
+const overlaps = (a: Rect, b: Rect): boolean =>
+  a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+/** Consecutive runs of jobs in which no job's read area overlaps another's cover or read area. */
+function batches(jobs: Job[], frame: { width: number; height: number }): Job[][] {
+  const out: Job[][] = [];
+  let current: Array<Job & { reach: Rect }> = [];
+  for (const job of jobs) {
+    const reach = effectReach(frame, job.cover, job.settings);
+    if (current.some((c) => overlaps(c.reach, reach))) {
+      out.push(current);
+      current = [];
+    }
+    current.push({ ...job, reach });
+  }
+  if (current.length) out.push(current);
+  return out;
 }
 
 export async function redactImage(image: ImageInput, instances: Instance[], opts?: RedactOptions): Promise<RedactResult> {
@@ -51,19 +77,27 @@ export async function redactImage(image: ImageInput, instances: Instance[], opts
       (i) => i.score >= o.minScore && (!o.labels || o.labels.has(i.label)),
     );
     const covered = chosen.length ? new Uint8Array(width * height) : null;
+    const jobs: Job[] = [];
     for (const inst of chosen) {
       const cover = coverFor(inst, o, width, height);
-      if (!cover || !covered) continue;
-      // Each effect reads the frame as already redacted by earlier instances,
-      // so where instances overlap no step can bring back unredacted pixels.
-      const rendered = await renderEffect(frame, cover, { ...effect, text: isTextPrompt(inst.label) });
+      if (cover) jobs.push({ inst, cover, settings: { ...effect, text: isTextPrompt(inst.label) } });
+    }
+    for (const batch of batches(jobs, frame)) {
+      // Instances in a batch read no pixel another one of it writes: their
+      // effects render at once (sharp's threads), then blend in order. An
+      // instance that overlaps an earlier one waits for the next batch, so
+      // it reads the frame as already redacted and no step can bring back
+      // unredacted pixels.
+      const rendered = await Promise.all(batch.map((j) => renderEffect(frame, j.cover, j.settings)));
       writable();
-      blendInto(frame, cover, rendered);
-      summary.pixelsRedacted += markCovered(covered, width, cover);
-      summary.instances++;
-      const l = (summary.perLabel[inst.label] ??= { instances: 0, pixels: 0 });
-      l.instances++;
-      l.pixels += cover.full;
+      batch.forEach((j, i) => {
+        blendInto(frame, j.cover, rendered[i]);
+        summary.pixelsRedacted += markCovered(covered as Uint8Array, width, j.cover);
+        summary.instances++;
+        const l = (summary.perLabel[j.inst.label] ??= { instances: 0, pixels: 0 });
+        l.instances++;
+        l.pixels += j.cover.full;
+      });
     }
   }
 
