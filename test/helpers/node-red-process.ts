@@ -12,6 +12,8 @@ const root = path.resolve(__dirname, '..', '..', '..');
 
 export interface NodeRedProcess {
   url: string;
+  /** The Node-RED process's id (for its memory in /proc). */
+  pid: number;
   log: string[];
   stop(): Promise<void>;
 }
@@ -37,7 +39,8 @@ export async function startNodeRed(userDir: string, flows: object[], env: NodeJS
     path.join(userDir, 'settings.js'),
     `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', credentialSecret: false, logging: { console: { level: 'info' } } };\n`,
   );
-  const red = require.resolve('node-red/red.js');
+  // NODE_RED_RUNTIME: another Node-RED install (the Node-RED 5 run), as in node-red.ts.
+  const red = process.env.NODE_RED_RUNTIME ? path.join(path.resolve(process.env.NODE_RED_RUNTIME), 'red.js') : require.resolve('node-red/red.js');
   const child: ChildProcess = spawn(process.execPath, [red, '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,6 +65,7 @@ export async function startNodeRed(userDir: string, flows: object[], env: NodeJS
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid as number,
     log,
     stop: () =>
       new Promise<void>((resolve) => {
