@@ -76,12 +76,13 @@ export async function redactImage(image: ImageInput, instances: Instance[], opts
     const chosen = validateInstances(instances, width, height).filter(
       (i) => i.score >= o.minScore && (!o.labels || o.labels.has(i.label)),
     );
-    const covered = chosen.length ? new Uint8Array(width * height) : null;
     const jobs: Job[] = [];
     for (const inst of chosen) {
       const cover = coverFor(inst, o, width, height);
       if (cover) jobs.push({ inst, cover, settings: { ...effect, text: isTextPrompt(inst.label) } });
     }
+    // Pixels hidden twice are counted once: a frame-sized map, needed only where covers overlap (12 MB at 12 MP).
+    const covered = jobs.some((a, i) => jobs.some((b, k) => k > i && overlaps(a.cover, b.cover))) ? new Uint8Array(width * height) : null;
     for (const batch of batches(jobs, frame)) {
       // Instances in a batch read no pixel another one of it writes: their
       // effects render at once (sharp's threads), then blend in order. An
@@ -92,7 +93,7 @@ export async function redactImage(image: ImageInput, instances: Instance[], opts
       writable();
       batch.forEach((j, i) => {
         blendInto(frame, j.cover, rendered[i]);
-        summary.pixelsRedacted += markCovered(covered as Uint8Array, width, j.cover);
+        summary.pixelsRedacted += covered ? markCovered(covered, width, j.cover) : j.cover.full;
         summary.instances++;
         const l = (summary.perLabel[j.inst.label] ??= { instances: 0, pixels: 0 });
         l.instances++;
