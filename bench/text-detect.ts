@@ -1,17 +1,17 @@
 /**
  * Speed of the bundled text detector (PP-OCRv4 through the inference host),
  * on rendered documents at 640x480 and 1920x1080, and of the verification
- * pass. Not a test. Run: node dist/bench/text-detect.js [runs=5]
+ * pass. A child of bench/run.ts (npm run bench).
  *
- * Prints a markdown table: median milliseconds per image over `runs` after
+ * Median milliseconds per image over `runs` after
  * one warm-up (the first run at a new input size also sizes onnxruntime's
  * buffers), split into decode + resize (main process), detector inference,
  * post-processing (DBNet maps to lines and masks), and the whole call.
  */
-import os from 'node:os';
 import sharp from 'sharp';
 import { RedactionEngine, type RedactionSegmentOptions, type RedactionSegmentResult } from '../src/engine';
 import { redactImage } from '../src/redact';
+import { childMain } from './lib/child';
 
 interface Case {
   name: string;
@@ -41,16 +41,38 @@ function documentSvg(width: number, height: number): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#f7f5ef"/>${lines.join('')}</svg>`;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const ms = (v: number): string => v.toFixed(0).padStart(6);
+export interface TextDetectArgs {
+  runs: number;
+}
 
-async function main(): Promise<void> {
-  const runs = Math.max(1, Number(process.argv[2] ?? 5));
+export interface TextDetectCase {
+  name: string;
+  width: number;
+  height: number;
+  passes: number;
+  lines: number;
+  /** Median ms per image. */
+  decodeResizeMs: number;
+  detectMs: number;
+  postprocessMs: number;
+  totalMs: number;
+  /** Median ms of the verification pass (read every line in the input and the redacted output). */
+  verifyMs: number;
+}
+
+export interface TextDetectResult {
+  runs: number;
+  cases: TextDetectCase[];
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const r1 = (v: number): number => Math.round(v * 10) / 10;
+
+async function main(a: TextDetectArgs): Promise<TextDetectResult> {
+  const runs = Math.max(1, a.runs);
   const engine = await RedactionEngine.load({});
   if (!engine.text) throw new Error(`text detector unavailable: ${engine.capabilities().textReason}`);
-  console.log(`PP-OCRv4 text detector, ${os.cpus().length} CPU threads (${os.cpus()[0]?.model ?? 'unknown CPU'}), median of ${runs} runs\n`);
-  console.log('| image | passes | lines | decode+resize ms | detect ms | postprocess ms | total ms | verify ms |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  const cases: TextDetectCase[] = [];
   try {
     for (const c of CASES) {
       const jpeg = await sharp(Buffer.from(documentSvg(c.width, c.height))).jpeg({ quality: 90 }).toBuffer();
@@ -65,18 +87,24 @@ async function main(): Promise<void> {
         await engine.verifyRedaction(jpeg, redacted.image as Buffer, last.instances);
         verify.push(performance.now() - t0);
       }
-      const t = (f: (r: RedactionSegmentResult) => number): string => ms(median(rows.map(f)));
-      console.log(
-        `| ${c.name} | ${last.timings.textPasses} | ${last.instances.length} | ${t((r) => r.timings.decodeMs + r.timings.preprocessMs)} | ` +
-          `${t((r) => r.timings.textDetectMs)} | ${t((r) => r.timings.postprocessMs)} | ${t((r) => r.timings.totalMs)} | ${ms(median(verify))} |`,
-      );
+      const m = (f: (r: RedactionSegmentResult) => number): number => r1(median(rows.map(f)));
+      cases.push({
+        name: c.name,
+        width: c.width,
+        height: c.height,
+        passes: last.timings.textPasses,
+        lines: last.instances.length,
+        decodeResizeMs: m((r) => r.timings.decodeMs + r.timings.preprocessMs),
+        detectMs: m((r) => r.timings.textDetectMs),
+        postprocessMs: m((r) => r.timings.postprocessMs),
+        totalMs: m((r) => r.timings.totalMs),
+        verifyMs: r1(median(verify)),
+      });
     }
   } finally {
     await engine.close();
   }
+  return { runs, cases };
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+childMain(main);

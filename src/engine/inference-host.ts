@@ -149,13 +149,14 @@ export class InferenceHost {
     return new Promise((resolve, reject) => {
       // The host answers this id with the value its kind promises.
       this.pending.set(id, { resolve: resolve as (value: HostValue) => void, reject, what });
-      if (!child.connected) {
-        // Dying (killed, crashed): its exit settles this call with the reason, as for calls already sent.
-        setTimeout(() => this.settle(id, new InferenceHostError('the inference host is not running')), KILL_GRACE_MS).unref();
-        return;
-      }
+      // A host that is dying (killed, crashed) settles this call on its exit, with the reason, as it does
+      // the calls already sent; only if no exit comes does the call fail with what was seen here.
+      const orExit = (why: string): void => {
+        setTimeout(() => this.settle(id, new InferenceHostError(why)), KILL_GRACE_MS).unref();
+      };
+      if (!child.connected) return orExit('the inference host is not running');
       child.send({ id, kind, ...payload } as HostRequest, (err) => {
-        if (err) this.settle(id, new InferenceHostError(`could not reach the inference host: ${err.message}`));
+        if (err) orExit(`could not reach the inference host: ${err.message}`);
       });
     });
   }

@@ -94,7 +94,10 @@ export = function register(RED: NodeAPI): void {
         const writer = await state.writer;
         for (let h = state.held.get(state.next); h && !job.failure; h = state.held.get(state.next)) {
           state.held.delete(state.next);
-          await writer.write(h.msg.payload as RawFrame, h.msg.frame?.timestamp);
+          const frame = h.msg.payload as RawFrame;
+          await writer.write(frame, h.msg.frame?.timestamp);
+          // Its bytes are in ffmpeg's pipe: the buffer may carry a later frame (see video-split's help).
+          if (frame && frame.data instanceof Uint8Array) job.recycle(frame.data);
           const carried = Array.isArray(h.msg.detections) && h.msg.detections.length > 0 && h.msg.detections.every((d) => d.carried);
           if (carried) state.carried++;
           else state.fresh++;

@@ -55,6 +55,7 @@ export = function register(RED: NodeAPI): void {
         const reader = await openFrameReader(file, { info });
         running.set(job, reader);
         job.once('fail', () => void reader.close());
+        job.on('recycle', (data: Uint8Array) => reader.recycle(data));
         // Frames carry the triggering message's other properties, not its payload.
         const base: Record<string, unknown> = { ...msg };
         delete base.payload;

@@ -53,6 +53,14 @@ export class VideoJob extends EventEmitter {
     this.emit('release');
   }
 
+  /**
+   * A frame's pixels are no longer needed (video-encode wrote them): the
+   * reader may reuse the buffer for a later frame of this job.
+   */
+  recycle(data: Uint8Array): void {
+    this.emit('recycle', data);
+  }
+
   /** Fails the job once; every node holding part of it hears 'fail'. */
   fail(err: Error): void {
     if (this.failure || this.finished) return;
