@@ -27,7 +27,7 @@ import { catchAll, inTab } from '../helpers/catch-flow';
 import { coreNode, helper, nodeModule, useNodeRed, type FlowNode } from '../helpers/node-red';
 import { tempDir } from '../helpers/temp';
 import { makeClip, redBox } from '../video/support/clips';
-import { cannotRun, decoderPid, encoderPid, exists, listAll, mountTmpfs, Outcomes, redImage, redShare, sleep, unmount, until, usedBytes } from './support';
+import { cannotRun, decoderPid, encoderPid, exists, listAll, mountTmpfs, Outcomes, redImage, redShare, sleep, unmount, until, usedBytes, videoFlow as videoFlowOf } from './support';
 
 const ours = ['sam3-model', 'sam3-segment', 'mask-blur', 'video-split', 'video-encode', 'watch-folder'].map(nodeModule);
 const core = ['common/25-catch.js', 'function/15-change.js', 'function/10-switch.js'].map(coreNode);
@@ -61,16 +61,7 @@ describe('faults mid-job', () => {
     png = await redImage();
   });
 
-  const videoFlow = (): FlowNode[] =>
-    inTab([
-      { id: 'model', type: 'sam3-model', modelDir },
-      { id: 'splitter', type: 'video-split', window: 8, stallTimeout: 30, wires: [['seg']] },
-      { id: 'seg', type: 'sam3-segment', model: 'model', prompts: [{ text: 'red' }], stride: 2, wires: [['hider']] },
-      { id: 'hider', type: 'mask-blur', mode: 'fill', wires: [['encoder']] },
-      { id: 'encoder', type: 'video-encode', preset: 'ultrafast', wires: [['out']] },
-      { id: 'out', type: 'helper' },
-      ...catchAll,
-    ]);
+  const videoFlow = (): FlowNode[] => videoFlowOf(modelDir, { window: 8, stride: 2 });
 
   const imageFlow = (): FlowNode[] =>
     inTab([

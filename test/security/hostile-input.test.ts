@@ -16,7 +16,7 @@ import { catchAll, inTab } from '../helpers/catch-flow';
 import { coreNode, helper, nodeModule, useNodeRed, type FlowNode } from '../helpers/node-red';
 import { tempDir } from '../helpers/temp';
 import { makeClip, redBox } from '../video/support/clips';
-import { exists, jpegClaiming, listAll, Outcomes, pngClaiming, redImage, redShare, sha256, until } from './support';
+import { exists, jpegClaiming, listAll, Outcomes, pngClaiming, redImage, redShare, sha256, until, videoFlow } from './support';
 
 const ours = ['sam3-model', 'sam3-segment', 'mask-blur', 'video-split', 'video-encode', 'watch-folder'].map(nodeModule);
 const core = ['common/25-catch.js', 'function/15-change.js', 'function/10-switch.js'].map(coreNode);
@@ -175,16 +175,7 @@ describe('hostile input', () => {
       await fs.mkdir(corpus, { recursive: true });
     });
 
-    const flow = (): FlowNode[] =>
-      inTab([
-        { id: 'model', type: 'sam3-model', modelDir },
-        { id: 'splitter', type: 'video-split', window: 16, stallTimeout: 30, wires: [['seg']] },
-        { id: 'seg', type: 'sam3-segment', model: 'model', prompts: [{ text: 'red' }], stride: 4, wires: [['hider']] },
-        { id: 'hider', type: 'mask-blur', mode: 'fill', wires: [['encoder']] },
-        { id: 'encoder', type: 'video-encode', preset: 'ultrafast', wires: [['out']] },
-        { id: 'out', type: 'helper' },
-        ...catchAll,
-      ]);
+    const flow = (): FlowNode[] => videoFlow(modelDir, { window: 16, stride: 4 });
 
     const ffmpeg = async (file: string, args: string[]): Promise<void> => {
       const r = await runFfmpeg(['-hide_banner', '-v', 'error', '-y', ...args, file]);

@@ -12,7 +12,8 @@ import type { TestContext } from 'node:test';
 import sharp from 'sharp';
 import { liveProcessIds } from '../../src/video';
 import { FIXTURE_COLOURS } from '../fixtures/fixture-model';
-import type { TestNode } from '../helpers/node-red';
+import { catchAll, inTab } from '../helpers/catch-flow';
+import type { FlowNode, TestNode } from '../helpers/node-red';
 import { textured } from '../helpers/textured';
 
 export const inCi = (): boolean => !!process.env.CI && process.env.CI !== 'false';
@@ -212,4 +213,20 @@ export class Outcomes<T = Record<string, unknown>> {
     await sleep(settleMs);
     return { sent: this.sent.slice(s0), caught: this.caught.slice(c0) };
   }
+}
+
+/**
+ * The video redaction chain every video test here runs: split -> segment
+ * ("red", on a stride) -> fill -> encode -> helper 'out', with a Catch node.
+ */
+export function videoFlow(modelDir: string, o: { window?: number; stride: number }): FlowNode[] {
+  return inTab([
+    { id: 'model', type: 'sam3-model', modelDir },
+    { id: 'splitter', type: 'video-split', ...(o.window ? { window: o.window } : {}), stallTimeout: 30, wires: [['seg']] },
+    { id: 'seg', type: 'sam3-segment', model: 'model', prompts: [{ text: 'red' }], stride: o.stride, wires: [['hider']] },
+    { id: 'hider', type: 'mask-blur', mode: 'fill', wires: [['encoder']] },
+    { id: 'encoder', type: 'video-encode', preset: 'ultrafast', wires: [['out']] },
+    { id: 'out', type: 'helper' },
+    ...catchAll,
+  ]);
 }
