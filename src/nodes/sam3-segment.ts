@@ -179,7 +179,7 @@ export = function register(RED: NodeAPI): void {
               const forget = (): void => void lastFacts.delete(job.id);
               job.once('finish', forget).once('fail', forget);
             }
-            lastFacts.set(job.id, r);
+            lastFacts.set(job.id, { prompts: r.prompts, modelId: r.modelId, models: r.models, backends: r.backends });
             return r.instances;
           }),
           emit: (instances, carried) => {
