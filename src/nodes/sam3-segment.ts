@@ -13,7 +13,7 @@ import { confinePath } from '../common/path-guard';
 import { rootsFromSettings } from './lib/allowed-roots';
 import type { Sam3ModelNode } from './lib/sam3-model-node';
 import { VideoFrames } from './lib/video-frames';
-import { videoJobs, type FrameParts } from './lib/video-jobs';
+import { videoJobs, type FrameParts, type VideoJob } from './lib/video-jobs';
 
 interface PromptRow {
   text: string;
@@ -119,8 +119,8 @@ export = function register(RED: NodeAPI): void {
 
     const stride = Math.max(1, Math.floor(numberField(config.stride, 1)));
     type Segmented = RedactionSegmentResult & { prompts: Prompt[] | string; modelId?: string; models: Record<string, string> };
-    /** Per video job, the facts of its latest detection; dropped when the job ends. */
-    const lastFacts = new Map<string, Pick<Segmented, 'prompts' | 'modelId' | 'models' | 'backends'>>();
+    /** Per video job, what its latest detection answered with: the audit trail of carried frames too. */
+    const lastFacts = new WeakMap<VideoJob, Pick<Segmented, 'prompts' | 'modelId' | 'models' | 'backends'>>();
     const video = new VideoFrames({
       stride,
       sceneCut: numberField(config.sceneCut, 30),
@@ -169,21 +169,14 @@ export = function register(RED: NodeAPI): void {
         if (!job) return done(); // its job already failed or was stopped: the frame goes nowhere
         const frame = image as RawFrame;
         const framePrompts = prompts;
-        // What the frame's own detection (or the last one before it) answered with: the audit trail of carried frames too.
-        let facts: Pick<Segmented, 'prompts' | 'modelId' | 'models' | 'backends'> | undefined;
         video.push(job, parts, {
           frame,
           detect: () => segment(model, frame, framePrompts).then((r) => {
-            facts = r;
-            if (!lastFacts.has(job.id)) {
-              const forget = (): void => void lastFacts.delete(job.id);
-              job.once('finish', forget).once('fail', forget);
-            }
-            lastFacts.set(job.id, { prompts: r.prompts, modelId: r.modelId, models: r.models, backends: r.backends });
+            lastFacts.set(job, { prompts: r.prompts, modelId: r.modelId, models: r.models, backends: r.backends });
             return r.instances;
           }),
           emit: (instances, carried) => {
-            const f = facts ?? lastFacts.get(job.id);
+            const f = lastFacts.get(job);
             msg.detections = instances;
             msg.segmentation = {
               prompts: f ? promptList(f.prompts) : framePrompts === undefined ? [] : promptList(framePrompts),

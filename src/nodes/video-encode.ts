@@ -23,7 +23,7 @@ interface VideoEncodeDef extends NodeDef {
   requireRedaction?: boolean;
 }
 
-type FrameMsg = Omit<NodeMessageInFlow, 'parts'> & { parts?: FrameParts; frame?: FrameFacts; detections?: Instance[]; redaction?: unknown };
+type FrameMsg = Omit<NodeMessageInFlow, 'parts'> & { parts?: FrameParts; frame?: FrameFacts; detections?: Instance[]; segmentation?: unknown; redaction?: unknown };
 
 interface Held {
   msg: FrameMsg;
@@ -112,6 +112,11 @@ export = function register(RED: NodeAPI): void {
           job.finish();
           const out: Record<string, unknown> = { ...(state.last ?? {}) };
           for (const k of ['parts', 'frame', 'detections', 'segmentation', 'redaction', '_msgid']) delete out[k];
+          // What was asked, of which model: the same for every frame, and the audit trail of the whole video.
+          const seg = (state.last?.segmentation ?? {}) as Record<string, unknown>;
+          if (state.last?.segmentation) {
+            out.segmentation = { prompts: seg.prompts, threshold: seg.threshold, stride: seg.stride, modelId: seg.modelId, models: seg.models, backends: seg.backends };
+          }
           out.payload = result.output;
           out.filename = result.output;
           out.video = {

@@ -67,8 +67,10 @@ describe('examples/watched-folder-redaction.json', () => {
       assert.ok(audit.instancesPerLabel.red.instances >= 1);
     }
     for await (const f of await openFrameReader(path.join(out, 'clip.mp4'))) assert.equal(redBox(f.frame.data, f.frame.width, f.frame.height), null, `red in frame ${f.index}`);
-    const videoAudit = JSON.parse(await fs.readFile(path.join(out, 'clip.mp4.audit.json'), 'utf8')) as { video: { frames: number } };
+    const videoAudit = JSON.parse(await fs.readFile(path.join(out, 'clip.mp4.audit.json'), 'utf8')) as { prompts: string[]; modelId: string; video: { frames: number } };
     assert.equal(videoAudit.video.frames, 15);
+    assert.deepEqual(videoAudit.prompts, ['red'], 'the video audit says what was looked for');
+    assert.match(videoAudit.modelId, /^sha256:/, 'and by which model');
     assert.match(await fs.readFile(path.join(inbox, 'failed', 'broken.png.error.txt'), 'utf8'), /could not be decoded/);
     assert.ok(!(await fs.readdir(out)).some((f) => f.startsWith('broken')));
   });

@@ -130,9 +130,7 @@ export class SharedEngine {
         if (!caps.sam3 && !caps.text) {
           // Nothing to serve with: every call would fail, so the load counts as failed.
           void engine.close();
-          throw Object.assign(new Error(`${caps.sam3Reason ?? 'SAM 3 is not loaded'}; and the text detector: ${caps.textReason ?? 'not loaded'}`), {
-            name: /does not exist|is incomplete/.test(caps.sam3Reason ?? '') ? 'ModelFolderError' : 'Error',
-          });
+          throw new Error(`${caps.sam3Reason ?? 'SAM 3 is not loaded'}; and the text detector: ${caps.textReason ?? 'not loaded'}`);
         }
         this.engine = engine;
         this.loading = undefined;
@@ -145,7 +143,8 @@ export class SharedEngine {
         if (this.loading === loading) this.loading = undefined;
         this.lastError = err;
         this.failedAt = Date.now();
-        const missing = err.name === 'ModelFolderError' && /does not exist|is incomplete/.test(err.message);
+        // A model folder that is not there (or half there) is 'missing'; anything else is an error.
+        const missing = /does not exist|is incomplete/.test(err.message);
         this.setState(missing ? 'missing' : 'error', err.message);
         throw err;
       },
