@@ -98,7 +98,10 @@ export = function register(RED: NodeAPI): void {
           await writer.write(frame, h.msg.frame?.timestamp);
           // Its bytes are in ffmpeg's pipe: the buffer may carry a later frame (see video-split's help).
           if (frame && frame.data instanceof Uint8Array) job.recycle(frame.data);
-          const carried = Array.isArray(h.msg.detections) && h.msg.detections.length > 0 && h.msg.detections.every((d) => d.carried);
+          // sam3-segment says whether the frame's cover was carried; otherwise every detection must say so.
+          const said = (h.msg.segmentation as { carried?: unknown } | undefined)?.carried;
+          const carried =
+            typeof said === 'boolean' ? said : Array.isArray(h.msg.detections) && h.msg.detections.length > 0 && h.msg.detections.every((d) => d.carried);
           if (carried) state.carried++;
           else state.fresh++;
           state.next++;

@@ -14,13 +14,16 @@
  * Plain child_process with explicit argument arrays is shorter than the
  * adapter would be. If fluent-ffmpeg is wanted back, this module is the seam.
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { resolveBinary, type BinaryOptions } from './ffmpeg-binaries';
 
 export type { BinaryOptions } from './ffmpeg-binaries';
 
 export type FfmpegProcess = ChildProcessByStdio<Writable | null, Readable, Readable>;
+/** An ffmpeg whose stdout goes to a socket of ours (the frame reader's channel). */
+export type FfmpegSocketProcess = ChildProcessByStdio<null, null, Readable>;
 
 export interface SpawnOptions extends BinaryOptions {
   /** Give the process a stdin pipe (the frame writer feeds frames through it). */
@@ -28,17 +31,13 @@ export interface SpawnOptions extends BinaryOptions {
 }
 
 /** Processes started here that have not exited yet, for shutdown and tests. */
-const live = new Set<FfmpegProcess>();
+const live = new Set<ChildProcess>();
 
 export function liveProcessIds(): number[] {
   return [...live].map((p) => p.pid).filter((pid): pid is number => typeof pid === 'number');
 }
 
-function start(bin: string, args: string[], stdin: boolean): FfmpegProcess {
-  const child = spawn(bin, args, {
-    stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    windowsHide: true,
-  }) as FfmpegProcess;
+function track<C extends ChildProcess>(child: C): C {
   live.add(child);
   const forget = (): void => {
     live.delete(child);
@@ -46,6 +45,16 @@ function start(bin: string, args: string[], stdin: boolean): FfmpegProcess {
   child.once('exit', forget);
   child.once('error', forget);
   return child;
+}
+
+function start(bin: string, args: string[], stdin: boolean): FfmpegProcess {
+  return track(spawn(bin, args, { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], windowsHide: true }) as FfmpegProcess);
+}
+
+/** ffmpeg with its stdout on `socket` (the child gets its own copy; close ours once this returns). */
+export function spawnFfmpegToSocket(args: string[], socket: Socket, options: BinaryOptions = {}): FfmpegSocketProcess {
+  const bin = resolveBinary('ffmpeg', options).path;
+  return track(spawn(bin, args, { stdio: ['ignore', socket, 'pipe'], windowsHide: true }) as FfmpegSocketProcess);
 }
 
 export function spawnFfmpeg(args: string[], options: SpawnOptions = {}): FfmpegProcess {
@@ -126,7 +135,7 @@ export function runFfmpeg(args: string[], options: RunOptions = {}): Promise<Run
  * `graceMs` because ffmpeg blocked on a full pipe may never see the first.
  * Resolves once the process has exited.
  */
-export function stopProcess(child: FfmpegProcess, graceMs = 2000): Promise<void> {
+export function stopProcess(child: ChildProcess, graceMs = 2000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);

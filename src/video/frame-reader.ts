@@ -13,14 +13,17 @@
  * pts_time is printed with 6 significant digits only (10 ms steps after
  * 1000 s).
  *
- * Backpressure: frames are pulled with stdout.read(frameBytes). While nobody
- * pulls, Node stops reading the pipe once its buffer (about one frame) is
- * full, the pipe fills, and ffmpeg blocks. Memory stays at about two frames
- * whatever the video length.
+ * Frames land straight in reused frame buffers (frame-channel.ts). Only one
+ * frame is read ahead: while nobody takes it, reading stops, the socket or
+ * pipe fills, and ffmpeg blocks. Memory stays at about two frames whatever
+ * the video length.
  */
 import type { RawFrame } from '../common/types';
 import { swsMatrix, swsRange } from './colour';
-import { ffmpegFeatures, spawnFfmpeg, stopProcess, TextTail, type BinaryOptions, type FfmpegProcess } from './ffmpeg';
+import type { ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { localSocketPair, SocketFrameChannel, StreamFrameChannel, type ChannelCallbacks, type FrameChannel } from './frame-channel';
+import { ffmpegFeatures, spawnFfmpeg, spawnFfmpegToSocket, stopProcess, TextTail, type BinaryOptions } from './ffmpeg';
 import { parseRational, probeVideo } from './probe';
 import type { VideoFrame, VideoInfo } from './types';
 
@@ -34,7 +37,15 @@ export interface FrameReaderOptions extends BinaryOptions {
   killGraceMs?: number;
   /** Aborting closes the reader (ffmpeg is stopped). */
   signal?: AbortSignal;
+  /**
+   * How frames come from ffmpeg: 'socket' (default; straight into frame
+   * buffers, falls back to 'pipe' where a local socket cannot be made) or
+   * 'pipe' (ffmpeg's stdout stream).
+   */
+  transport?: 'socket' | 'pipe';
 }
+
+type ReaderProcess = ChildProcessByStdio<Writable | null, Readable | null, Readable>;
 
 interface FrameStamp {
   pts: number | null;
@@ -94,13 +105,13 @@ export class FrameReader implements AsyncIterable<VideoFrame> {
   /** Things that did not stop reading but that a caller may want to log. */
   readonly warnings: string[] = [];
 
-  private readonly proc: FfmpegProcess;
+  private proc!: ReaderProcess;
+  private channel!: FrameChannel;
   private readonly frameBytes: number;
   private readonly stderr = new TextTail(8192);
   private readonly stamps = new Map<number, FrameStamp>();
   private stderrRest = '';
   private filterTimeBase: number;
-  private stdoutEnded = false;
   private exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   private spawnError: Error | null = null;
   private closed = false;
@@ -117,34 +128,43 @@ export class FrameReader implements AsyncIterable<VideoFrame> {
    */
   private readonly free: Buffer[] = [];
   private readonly owned = new WeakSet<ArrayBufferLike>();
-  /** The frame being filled from the pipe, and how much of it is. */
-  private assembling: Buffer | null = null;
-  private filled = 0;
 
-  private constructor(file: string, info: VideoInfo, args: string[], options: FrameReaderOptions) {
+  private constructor(file: string, info: VideoInfo, options: FrameReaderOptions) {
     this.file = file;
     this.info = info;
     this.frameBytes = info.width * info.height * 3;
     this.killGraceMs = options.killGraceMs ?? 2000;
     this.filterTimeBase = parseRational(info.timeBase);
-    this.proc = spawnFfmpeg(args, options);
+  }
+
+  private async launch(args: string[], options: FrameReaderOptions): Promise<void> {
+    const callbacks: ChannelCallbacks = { frameBytes: this.frameBytes, allocate: () => this.frameBuffer(), changed: () => this.notify() };
+    const socketChannel = new SocketFrameChannel(callbacks);
+    const pair = options.transport === 'pipe' ? null : await localSocketPair(socketChannel.readOptions());
+    if (pair) {
+      socketChannel.attach(pair.ours);
+      try {
+        this.proc = spawnFfmpegToSocket(args, pair.theirs, options);
+      } finally {
+        // ffmpeg holds its own copy; ours would keep the socket open after ffmpeg exits.
+        pair.theirs.destroy();
+      }
+      this.channel = socketChannel;
+    } else {
+      const proc = spawnFfmpeg(args, options);
+      this.proc = proc;
+      this.channel = new StreamFrameChannel(proc.stdout, callbacks);
+    }
     this.proc.once('error', (err) => {
       this.spawnError = err;
       this.notify();
     });
-    // 'close' (not 'exit') comes after stdout and stderr have ended, so the
-    // last showinfo lines and error messages are in by then.
+    // 'close' (not 'exit') comes after stderr has ended, so the last
+    // showinfo lines and error messages are in by then.
     this.proc.once('close', (code, signal) => {
       this.exit = { code, signal };
       this.notify();
     });
-    this.proc.stdout.on('readable', () => this.notify());
-    this.proc.stdout.once('end', () => {
-      this.stdoutEnded = true;
-      this.notify();
-    });
-    // A closed pipe on our side surfaces as an error event; the exit status tells the story.
-    this.proc.stdout.on('error', () => this.notify());
     this.proc.stderr.setEncoding('utf8');
     this.proc.stderr.on('data', (chunk: string) => this.onStderr(chunk));
     this.proc.stderr.once('end', () => {
@@ -160,7 +180,9 @@ export class FrameReader implements AsyncIterable<VideoFrame> {
     const info = options.info ?? (await probeVideo(file, { ...options, scanPackets: false }));
     if (!info.hasVideo) throw new Error(`"${file}" has no video stream`);
     const { fpsMode } = await ffmpegFeatures(options);
-    return new FrameReader(file, info, readerArgs(file, info, fpsMode), options);
+    const reader = new FrameReader(file, info, options);
+    await reader.launch(readerArgs(file, info, fpsMode), options);
+    return reader;
   }
 
   private notify(): void {
@@ -237,35 +259,18 @@ export class FrameReader implements AsyncIterable<VideoFrame> {
     return fresh;
   }
 
-  /**
-   * Exactly one frame of bytes, null at a clean end of stream. The pipe's
-   * chunks are copied straight into the frame's buffer; nothing is read
-   * while no frame is asked for, so ffmpeg waits (backpressure).
-   */
+  /** Exactly one frame of bytes, null at a clean end of stream. */
   private async readFrameBytes(): Promise<Buffer | null> {
-    const out = this.proc.stdout;
     for (;;) {
       if (this.spawnError) throw this.failure(this.spawnError.message);
       if (this.closed) return null;
-      const chunk = out.read() as Buffer | null;
-      if (chunk) {
-        if (!this.assembling) {
-          this.assembling = this.frameBuffer();
-          this.filled = 0;
-        }
-        const take = Math.min(this.frameBytes - this.filled, chunk.length);
-        chunk.copy(this.assembling, this.filled, 0, take);
-        this.filled += take;
-        if (take < chunk.length) out.unshift(chunk.subarray(take));
-        if (this.filled < this.frameBytes) continue;
-        const frame = this.assembling;
-        this.assembling = null;
-        return frame;
-      }
-      if (this.stdoutEnded || out.readableEnded) {
-        if (this.assembling && this.filled > 0) {
+      const frame = this.channel.take();
+      if (frame) return frame;
+      if (this.channel.ended) {
+        const partial = this.channel.partialBytes;
+        if (partial > 0) {
           await this.waitForExit();
-          throw this.failure(`the last frame was cut short (${this.filled} of ${this.frameBytes} bytes)`);
+          throw this.failure(`the last frame was cut short (${partial} of ${this.frameBytes} bytes)`);
         }
         return null;
       }
@@ -354,7 +359,7 @@ export class FrameReader implements AsyncIterable<VideoFrame> {
       this.closed = true;
       this.notify();
       // Closing our end first makes a blocked ffmpeg fail its write and exit.
-      this.proc.stdout.destroy();
+      this.channel.close();
       this.closing = stopProcess(this.proc, this.killGraceMs).then(() => {
         this.proc.stderr.destroy();
         this.notify();

@@ -167,8 +167,9 @@ class FfmpegFrameWriter implements FrameWriter {
     for (const s of colour.skipped) this.warnings.push(`colour tag ${s} not known to ffmpeg 4.x, left out`);
     const [sarNum, sarDen] = src.sampleAspectRatio.split(':');
     const filters = [
-      // yuv420p needs even sizes: add a black row/column, never rescale.
-      'pad=ceil(iw/2)*2:ceil(ih/2)*2',
+      // yuv420p needs even sizes: add a black row/column, never rescale. Only
+      // when needed: the filter copies every frame even when it pads nothing.
+      ...(src.width % 2 || src.height % 2 ? ['pad=ceil(iw/2)*2:ceil(ih/2)*2'] : []),
       `setsar=${sarNum || 1}/${sarDen || 1}`,
       `scale=out_color_matrix=${swsMatrix(src.colour.colorSpace)}:out_range=${swsRange(src.colour.colorRange)}`,
       'format=yuv420p',

@@ -21,6 +21,8 @@ interface Options {
   noBlur?: boolean;
   /** Drop this frame between segment and blur (a node that loses a frame). */
   dropFrame?: number;
+  /** What sam3-segment looks for (default "red", the clip's moving box). */
+  prompt?: string;
 }
 
 function flow(modelDir: string, o: Options = {}): FlowNode[] {
@@ -28,7 +30,7 @@ function flow(modelDir: string, o: Options = {}): FlowNode[] {
   return inTab([
     { id: 'model', type: 'sam3-model', modelDir },
     { id: 'splitter', type: 'video-split', window: o.window ?? 16, stallTimeout: o.stallTimeout ?? 60, wires: [['seg']] },
-    { id: 'seg', type: 'sam3-segment', model: 'model', prompts: [{ text: 'red' }], stride: o.stride ?? 4, onDetectionError: o.onDetectionError ?? 'redact', wires: [[afterSegment]] },
+    { id: 'seg', type: 'sam3-segment', model: 'model', prompts: [{ text: o.prompt ?? 'red' }], stride: o.stride ?? 4, onDetectionError: o.onDetectionError ?? 'redact', wires: [[afterSegment]] },
     {
       id: 'dropper', type: 'switch', property: 'parts.index', propertyType: 'msg',
       rules: [{ t: 'neq', v: String(o.dropFrame ?? -1), vt: 'num' }], checkall: 'true', repair: false, outputs: 1, wires: [['hider']],
@@ -87,6 +89,19 @@ describe('video redaction: video-split -> sam3-segment -> mask-blur -> video-enc
     assert.deepEqual(await leftovers(dir), ['in-redacted.mp4'], 'no temporary files left');
     const tags = await ffprobeJson(msg.payload);
     assert.ok(!tags.streams.some((s) => s.codec_type === 'subtitle'));
+  });
+
+  test('nothing found: the audit counts frames between detections as carried, not as detected', async () => {
+    const dir = tempDir();
+    const input = await makeClip(path.join(dir, 'in.mp4'), { width: 160, height: 120, rate: 15, duration: 2, audio: 0 });
+    await helper.load([...nodes, ...core], flow(modelDir, { stride: 4, prompt: 'green' }));
+    const done = nextMessage<Done>(helper.getNode('out'), 60_000);
+    helper.getNode('splitter').receive({ payload: input });
+    const msg = await done;
+    const { fresh, carried } = msg.video.detections;
+    assert.equal(fresh + carried, msg.video.frames);
+    // Every 4th frame, the first and the last were detected: the rest carried the (empty) cover.
+    assert.ok(fresh <= Math.ceil(msg.video.frames / 4) + 1 && carried >= msg.video.frames / 2, JSON.stringify(msg.video.detections));
   });
 
   test('variable frame rate and odd sizes survive the round trip', async () => {

@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { liveProcessIds } from '../../src/video/ffmpeg';
@@ -139,4 +140,25 @@ test('probe facts can be passed in, and bad inputs fail with the file named', as
   // The reader's own probe skips the packet scan; the decode notices instead.
   await assert.rejects(readAll(cut), /front-cut\.mp4" failed: the file is truncated/);
   assert.deepEqual(liveProcessIds(), []);
+});
+
+test('the stdout pipe (Windows, and the fallback) gives the same frames as the local socket, and stops as cleanly', async () => {
+  const file = await makeClip(path.join(dir, 'transports.mp4'), { width: 161, height: 121, audio: 0, duration: 1 });
+  const socketFolders = (): string[] => fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('sam3-frames-'));
+  const before = new Set(socketFolders());
+  const viaSocket = await readAll(file);
+  const viaPipe: VideoFrame[] = [];
+  for await (const f of await openFrameReader(file, { transport: 'pipe' })) viaPipe.push(f);
+  assert.equal(viaPipe.length, viaSocket.length);
+  viaPipe.forEach((f, i) => {
+    assert.equal(f.timestamp, viaSocket[i].timestamp);
+    assert.ok(Buffer.from(f.frame.data).equals(Buffer.from(viaSocket[i].frame.data)), `frame ${i} differs`);
+  });
+  const early = await openFrameReader(file, { transport: 'pipe' });
+  const pid = liveProcessIds()[0];
+  assert.ok(await early.read());
+  await early.close();
+  assert.equal(isAlive(pid), false);
+  // The socket pair's private folder is gone once ffmpeg has its end.
+  assert.deepEqual(socketFolders().filter((n) => !before.has(n)), []);
 });
