@@ -56,11 +56,13 @@ export function buildCover(mask: BoxMask, grow: number, feather: number, imageWi
     const dst = (my + oy) * width + ox;
     for (let mx = 0; mx < mask.width; mx++) if (mask.data[src + mx]) grid[dst + mx] = 0;
   }
-  squaredDistance(grid, width, height);
-
-  const alpha = new Uint8Array(width * height);
   const g2 = grow * grow;
   const reach2 = (grow + feather) * (grow + feather);
+  // Beyond grow + feather the cover is 0: no exact distance is needed there
+  // (squared distances are whole numbers, so reach2 + 1 keeps reach2 exact).
+  squaredDistance(grid, width, height, reach2 + 1);
+
+  const alpha = new Uint8Array(width * height);
   let full = 0;
   let minX = width, minY = height, maxX = -1, maxY = -1;
   for (let py = 0, i = 0; py < height; py++) {

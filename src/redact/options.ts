@@ -20,6 +20,7 @@ export interface ResolvedOptions {
   quality: number;
   keepMetadata: boolean;
   wholeImage: boolean;
+  inPlace: boolean;
 }
 
 const MODES: readonly RedactMode[] = ['blur', 'pixelate', 'fill'];
@@ -89,5 +90,6 @@ export function resolveOptions(o: RedactOptions = {}): ResolvedOptions {
     quality: Math.round(num('quality', o.quality, 90, 1, 100)),
     keepMetadata: bool('keepMetadata', o.keepMetadata),
     wholeImage: bool('wholeImage', o.wholeImage),
+    inPlace: bool('inPlace', o.inPlace),
   };
 }

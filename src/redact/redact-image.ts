@@ -34,29 +34,13 @@ interface Job {
 const overlaps = (a: Rect, b: Rect): boolean =>
   a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 
-/** Consecutive runs of jobs in which no job's read area overlaps another's cover or read area. */
-function batches(jobs: Job[], frame: { width: number; height: number }): Job[][] {
-  const out: Job[][] = [];
-  let current: Array<Job & { reach: Rect }> = [];
-  for (const job of jobs) {
-    const reach = effectReach(frame, job.cover, job.settings);
-    if (current.some((c) => overlaps(c.reach, reach))) {
-      out.push(current);
-      current = [];
-    }
-    current.push({ ...job, reach });
-  }
-  if (current.length) out.push(current);
-  return out;
-}
-
 export async function redactImage(image: ImageInput, instances: Instance[], opts?: RedactOptions): Promise<RedactResult> {
   const t0 = performance.now();
   const o = resolveOptions(opts);
   const { frame, source, borrowed } = await decodeImage(image);
   const { width, height } = frame;
-  // The caller's raw frame stays as it was: the first change works on a copy.
-  let owned = !borrowed;
+  // The caller's raw frame stays as it was (unless it said otherwise): the first change works on a copy.
+  let owned = !borrowed || o.inPlace;
   const writable = (): void => {
     if (!owned) frame.data = Buffer.from(frame.data);
     owned = true;
@@ -76,29 +60,52 @@ export async function redactImage(image: ImageInput, instances: Instance[], opts
     const chosen = validateInstances(instances, width, height).filter(
       (i) => i.score >= o.minScore && (!o.labels || o.labels.has(i.label)),
     );
-    const jobs: Job[] = [];
-    for (const inst of chosen) {
-      const cover = coverFor(inst, o, width, height);
-      if (cover) jobs.push({ inst, cover, settings: { ...effect, text: isTextPrompt(inst.label) } });
-    }
-    // Pixels hidden twice are counted once: a frame-sized map, needed only where covers overlap (12 MB at 12 MP).
-    const covered = jobs.some((a, i) => jobs.some((b, k) => k > i && overlaps(a.cover, b.cover))) ? new Uint8Array(width * height) : null;
-    for (const batch of batches(jobs, frame)) {
-      // Instances in a batch read no pixel another one of it writes: their
-      // effects render at once (sharp's threads), then blend in order. An
-      // instance that overlaps an earlier one waits for the next batch, so
-      // it reads the frame as already redacted and no step can bring back
-      // unredacted pixels.
-      const rendered = await Promise.all(batch.map((j) => renderEffect(frame, j.cover, j.settings)));
+    // Pixels hidden twice are counted once: a frame-sized map (12 MB at 12 MP), made only once two covers overlap.
+    let covered: Uint8Array | null = null;
+    const covers: Cover[] = [];
+    const count = (job: Job): void => {
+      if (!covered && covers.some((c) => overlaps(c, job.cover))) {
+        covered = new Uint8Array(width * height);
+        // The earlier covers do not overlap one another: each was counted whole.
+        for (const c of covers) markCovered(covered, width, c);
+      }
+      covers.push(job.cover);
+      summary.pixelsRedacted += covered ? markCovered(covered, width, job.cover) : job.cover.full;
+      summary.instances++;
+      const l = (summary.perLabel[job.inst.label] ??= { instances: 0, pixels: 0 });
+      l.instances++;
+      l.pixels += job.cover.full;
+    };
+    // Instances in a batch read no pixel another one of it writes: each
+    // effect starts rendering (sharp's threads) as soon as its cover is
+    // built, while the next cover is built here, and the batch blends in
+    // order once all have rendered. An instance that overlaps the batch
+    // waits for it, so it reads the frame as already redacted and no step
+    // can bring back unredacted pixels.
+    let batch: Array<{ job: Job; reach: Rect; rendered: Promise<Buffer> }> = [];
+    const flush = async (): Promise<void> => {
+      const rendered = await Promise.all(batch.map((b) => b.rendered));
       writable();
-      batch.forEach((j, i) => {
-        blendInto(frame, j.cover, rendered[i]);
-        summary.pixelsRedacted += covered ? markCovered(covered, width, j.cover) : j.cover.full;
-        summary.instances++;
-        const l = (summary.perLabel[j.inst.label] ??= { instances: 0, pixels: 0 });
-        l.instances++;
-        l.pixels += j.cover.full;
+      batch.forEach((b, i) => {
+        blendInto(frame, b.job.cover, rendered[i]);
+        count(b.job);
       });
+      batch = [];
+    };
+    try {
+      for (const inst of chosen) {
+        const cover = coverFor(inst, o, width, height);
+        if (!cover) continue;
+        const job: Job = { inst, cover, settings: { ...effect, text: isTextPrompt(inst.label) } };
+        const reach = effectReach(frame, cover, job.settings);
+        if (batch.some((b) => overlaps(b.reach, reach))) await flush();
+        batch.push({ job, reach, rendered: renderEffect(frame, cover, job.settings) });
+      }
+      await flush();
+    } catch (err) {
+      // Renders still running must not outlive the call unobserved.
+      await Promise.allSettled(batch.map((b) => b.rendered));
+      throw err;
     }
   }
 

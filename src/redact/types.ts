@@ -40,6 +40,13 @@ export interface RedactOptions {
   keepMetadata?: boolean;
   /** Redact the whole image, ignoring instances: the fail-closed fallback. */
   wholeImage?: boolean;
+  /**
+   * Change a raw frame's own pixels rather than a copy of them. Default
+   * false: the caller's frame stays as it was. For frames whose buffer the
+   * caller owns and no longer needs unredacted (video frames in a flow):
+   * saves a frame-sized copy per call. Encoded images are never changed.
+   */
+  inPlace?: boolean;
 }
 
 export interface LabelSummary {

@@ -213,6 +213,18 @@ test('raw frame in, raw frame out; the input frame is not modified', async () =>
   assertUntouchedBeyond(outRaw, src, [m], 8);
 });
 
+test('inPlace: a video frame is redacted in its own buffer, exactly as a copy would be', async () => {
+  const src = pattern(W, H);
+  const m = ellipseMask(60, 40, 40, 40);
+  const copied = (await redactImage({ data: Buffer.from(src.data), width: W, height: H, channels: 3 }, [instance(m, W, H)])).image as RawFrame;
+  const frame: RawFrame = { data: Buffer.from(src.data), width: W, height: H, channels: 3 };
+  const res = await redactImage(frame, [instance(m, W, H)], { inPlace: true });
+  const out = res.image as RawFrame;
+  assert.equal(out.data.buffer, frame.data.buffer, 'the same buffer, so video-split can reuse it');
+  assert.deepEqual(Buffer.from(frame.data), Buffer.from(copied.data));
+  assert.ok(roughness({ data: Buffer.from(frame.data), width: W, height: H, channels: 3 }, inMask(m)) < roughness(src, inMask(m)) / 10);
+});
+
 test('a mask whose size does not match the upright image throws and returns nothing', async () => {
   const src = pattern(W, H);
   const m = rectMask(10, 10, 20, 20);
