@@ -145,6 +145,9 @@ export class FrameReader implements AsyncIterable<VideoFrame> {
       socketChannel.attach(pair.ours);
       try {
         this.proc = spawnFfmpegToSocket(args, pair.theirs, options);
+      } catch (err) {
+        pair.ours.destroy();
+        throw err;
       } finally {
         // ffmpeg holds its own copy; ours would keep the socket open after ffmpeg exits.
         pair.theirs.destroy();
