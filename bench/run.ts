@@ -5,7 +5,8 @@
  * Never part of `npm test`.
  *
  *   npm run bench              20 s (five pairs run in turn) and 120 s 1080p30 clips (about 20 minutes on 2 cores)
- *   npm run bench -- --quick   5 s and 30 s clips, fewer repetitions (a smoke run)
+ *   npm run bench -- --quick   5 s and 30 s clips, fewer repetitions (a smoke run; writes quick.json and quick.md,
+ *                              so the full run's table that README quotes stays)
  *   npm run bench -- --table   the table again from bench/results/latest.json
  *
  * Each bench runs in its own child process (bench/lib/child.ts), so peak
@@ -237,10 +238,11 @@ async function main(): Promise<void> {
       text,
     };
     await fs.mkdir(resultsDir, { recursive: true });
-    await fs.writeFile(path.join(resultsDir, 'latest.json'), JSON.stringify(report, null, 2) + '\n');
+    const name = quick ? 'quick' : 'latest';
+    await fs.writeFile(path.join(resultsDir, `${name}.json`), JSON.stringify(report, null, 2) + '\n');
     const md = table(report);
-    await fs.writeFile(path.join(resultsDir, 'latest.md'), md);
-    console.log(`\n${md}\nwritten: bench/results/latest.json, bench/results/latest.md`);
+    await fs.writeFile(path.join(resultsDir, `${name}.md`), md);
+    console.log(`\n${md}\nwritten: bench/results/${name}.json, bench/results/${name}.md`);
   } finally {
     await fs.rm(modelDir, { recursive: true, force: true });
   }
