@@ -22,12 +22,10 @@ import * as path from 'node:path';
 import { before, describe, test, type TestContext } from 'node:test';
 import sharp from 'sharp';
 import { liveProcessIds, openFrameReader, probeVideo } from '../../src/video';
-import { buildFixtureModel } from '../fixtures/fixture-model';
 import { catchAll, inTab } from '../helpers/catch-flow';
 import { coreNode, helper, nodeModule, useNodeRed, type FlowNode } from '../helpers/node-red';
-import { tempDir } from '../helpers/temp';
 import { makeClip, redBox } from '../video/support/clips';
-import { cannotRun, decoderPid, encoderPid, exists, listAll, mountTmpfs, Outcomes, redImage, redShare, sleep, unmount, until, usedBytes, videoFlow as videoFlowOf } from './support';
+import { cannotRun, decoderPid, encoderPid, exists, listAll, mountTmpfs, Outcomes, redImage, redShare, sleep, unmount, until, usedBytes, videoFlow as videoFlowOf, workWithModel } from './support';
 
 const ours = ['sam3-model', 'sam3-segment', 'mask-blur', 'video-split', 'video-encode', 'watch-folder'].map(nodeModule);
 const core = ['common/25-catch.js', 'function/15-change.js', 'function/10-switch.js'].map(coreNode);
@@ -54,9 +52,7 @@ describe('faults mid-job', () => {
   let clip: string;
   let png: Buffer;
   before(async () => {
-    work = tempDir('sam3-faults-');
-    modelDir = path.join(work, 'model');
-    await buildFixtureModel(modelDir);
+    ({ work, modelDir } = await workWithModel('sam3-faults-'));
     clip = await makeClip(path.join(work, 'clip.mp4'), { duration: 4, audio: 1 });
     png = await redImage();
   });

@@ -11,12 +11,10 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { liveProcessIds, openFrameReader, probeVideo } from '../../src/video';
 import { runFfmpeg } from '../../src/video/ffmpeg';
-import { buildFixtureModel } from '../fixtures/fixture-model';
 import { catchAll, inTab } from '../helpers/catch-flow';
 import { coreNode, helper, nodeModule, useNodeRed, type FlowNode } from '../helpers/node-red';
-import { tempDir } from '../helpers/temp';
 import { makeClip, redBox } from '../video/support/clips';
-import { exists, jpegClaiming, listAll, Outcomes, pngClaiming, redImage, redShare, sha256, until, videoFlow } from './support';
+import { exists, jpegClaiming, listAll, Outcomes, pngClaiming, redImage, redShare, sha256, until, videoFlow, workWithModel } from './support';
 
 const ours = ['sam3-model', 'sam3-segment', 'mask-blur', 'video-split', 'video-encode', 'watch-folder'].map(nodeModule);
 const core = ['common/25-catch.js', 'function/15-change.js', 'function/10-switch.js'].map(coreNode);
@@ -45,9 +43,7 @@ describe('hostile input', () => {
   let jpeg: Buffer;
   let clip: Buffer;
   before(async () => {
-    work = tempDir('sam3-hostile-');
-    modelDir = path.join(work, 'model');
-    await buildFixtureModel(modelDir);
+    ({ work, modelDir } = await workWithModel('sam3-hostile-'));
     png = await redImage();
     jpeg = await redImage(200, 140, 'jpeg');
     clip = readFileSync(await makeClip(path.join(work, 'clip.mp4'), { duration: 1 }));

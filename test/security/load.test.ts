@@ -10,10 +10,10 @@ import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { buildFixtureModel, FIXTURE_COLOURS } from '../fixtures/fixture-model';
+import { FIXTURE_COLOURS } from '../fixtures/fixture-model';
 import { startNodeRed, type NodeRedProcess } from '../helpers/node-red-process';
-import { tempDir } from '../helpers/temp';
 import { textured } from '../helpers/textured';
+import { workWithModel } from './support';
 
 const example = path.resolve(__dirname, '..', '..', '..', 'examples', 'watched-folder-redaction.json');
 const FILES = 1000;
@@ -29,9 +29,7 @@ const count = async (dir: string, filter: (f: string) => boolean = () => true): 
   (await fs.readdir(dir).catch(() => [] as string[])).filter(filter).length;
 
 test(`${FILES} small images through the watched folder: every file accounted for, memory bounded`, { timeout: 600_000 }, async () => {
-  const work = tempDir();
-  const modelDir = path.join(work, 'model');
-  await buildFixtureModel(modelDir);
+  const { work, modelDir } = await workWithModel();
   const inbox = path.join(work, 'in');
   const out = path.join(work, 'out');
   await fs.mkdir(inbox, { recursive: true });

@@ -11,12 +11,12 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { buildFixtureModel, FIXTURE_COLOURS } from '../fixtures/fixture-model';
+import { FIXTURE_COLOURS } from '../fixtures/fixture-model';
 import { catchAll, inTab } from '../helpers/catch-flow';
 import { coreNode, helper, nextMessage, nodeModule, useNodeRed, type FlowNode } from '../helpers/node-red';
-import { tempDir } from '../helpers/temp';
 import { textured } from '../helpers/textured';
 import { ffprobeJson, makeClip } from '../video/support/clips';
+import { workWithModel } from './support';
 
 const EXIFTOOL = ['/usr/bin/exiftool', '/usr/local/bin/exiftool'].find((p) => {
   try {
@@ -40,9 +40,7 @@ describe('metadata is gone from outputs, as exiftool and ffprobe see them', { sk
   let work: string;
   let modelDir: string;
   before(async () => {
-    work = tempDir();
-    modelDir = path.join(work, 'model');
-    await buildFixtureModel(modelDir);
+    ({ work, modelDir } = await workWithModel());
   });
 
   test('a JPEG with GPS, camera, dates, XMP, IPTC and an EXIF thumbnail comes out with none of them', async () => {

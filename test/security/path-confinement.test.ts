@@ -10,12 +10,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { liveProcessIds } from '../../src/video';
-import { buildFixtureModel } from '../fixtures/fixture-model';
 import { catchAll, inTab } from '../helpers/catch-flow';
 import { coreNode, helper, nodeModule, useNodeRed, type FlowNode } from '../helpers/node-red';
-import { tempDir } from '../helpers/temp';
 import { makeClip } from '../video/support/clips';
-import { listAll, Outcomes, redImage, redShare, sha256 } from './support';
+import { listAll, Outcomes, redImage, redShare, sha256, workWithModel } from './support';
 
 const ours = ['sam3-model', 'sam3-segment', 'mask-blur', 'video-split', 'video-encode'].map(nodeModule);
 const catchNode = coreNode('common/25-catch.js');
@@ -39,9 +37,7 @@ describe('path confinement (redactAllowedRoots / REDACT_ALLOWED_ROOTS)', () => {
   let secret: string;
   let clip: string;
   before(async () => {
-    work = tempDir('sam3-confine-');
-    modelDir = path.join(work, 'model');
-    await buildFixtureModel(modelDir);
+    ({ work, modelDir } = await workWithModel('sam3-confine-'));
     root = path.join(work, 'allowed');
     outside = path.join(work, 'elsewhere');
     await fs.mkdir(path.join(root, 'in'), { recursive: true });

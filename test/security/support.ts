@@ -11,9 +11,10 @@ import { deflateSync } from 'node:zlib';
 import type { TestContext } from 'node:test';
 import sharp from 'sharp';
 import { liveProcessIds } from '../../src/video';
-import { FIXTURE_COLOURS } from '../fixtures/fixture-model';
+import { buildFixtureModel, FIXTURE_COLOURS } from '../fixtures/fixture-model';
 import { catchAll, inTab } from '../helpers/catch-flow';
 import type { FlowNode, TestNode } from '../helpers/node-red';
+import { tempDir } from '../helpers/temp';
 import { textured } from '../helpers/textured';
 
 export const inCi = (): boolean => !!process.env.CI && process.env.CI !== 'false';
@@ -22,6 +23,14 @@ export const inCi = (): boolean => !!process.env.CI && process.env.CI !== 'false
 export function cannotRun(t: TestContext, reason: string): void {
   if (inCi()) throw new Error(`${reason} (this must run in CI)`);
   t.skip(reason);
+}
+
+/** A fresh temporary folder with the fixture model built in its `model` folder. */
+export async function workWithModel(prefix?: string): Promise<{ work: string; modelDir: string }> {
+  const work = tempDir(prefix);
+  const modelDir = path.join(work, 'model');
+  await buildFixtureModel(modelDir);
+  return { work, modelDir };
 }
 
 export async function sha256(file: string): Promise<string> {
