@@ -20,6 +20,7 @@ import { boxMaskToRle } from '../src/common/rle';
 import type { Box, Instance, RawFrame } from '../src/common/types';
 import { redactImage } from '../src/redact';
 import { runFfmpeg } from '../src/video/ffmpeg';
+import { ellipseMask } from '../test/redact/helpers';
 import { childMain } from './lib/child';
 import { median, round } from './lib/stats';
 
@@ -68,22 +69,6 @@ const CASES: CaseSpec[] = [
   { name: '12 MP photo (raw RGB, no codec)', kind: 'raw', width: 4000, height: 3000, faces: [[0.2, 0.3, 0.08], [0.47, 0.35, 0.085], [0.72, 0.28, 0.075]] },
 ];
 
-/** A filled ellipse inside `box`, as the model's mask of a face would roughly be. */
-function ellipse(box: Box): { x: number; y: number; width: number; height: number; data: Uint8Array } {
-  const [x1, y1, x2, y2] = box;
-  const width = x2 - x1;
-  const height = y2 - y1;
-  const data = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const dx = (x + 0.5 - width / 2) / (width / 2);
-      const dy = (y + 0.5 - height / 2) / (height / 2);
-      if (dx * dx + dy * dy <= 1) data[y * width + x] = 1;
-    }
-  }
-  return { x: x1, y: y1, width, height, data };
-}
-
 /** Camera-like test content: the moving test card with grain, so that neither codec gets an easy image. */
 async function testImage(dir: string, width: number, height: number): Promise<string> {
   const png = path.join(dir, `src-${width}x${height}.png`);
@@ -127,7 +112,8 @@ async function prepare(dir: string, spec: CaseSpec): Promise<Prepared> {
     const w = Math.round(fw * width);
     const h = Math.round(w * 1.3);
     const box: Box = [Math.round(fx * width), Math.round(fy * height), Math.round(fx * width) + w, Math.round(fy * height) + h];
-    const mask = ellipse(box);
+    // A filled ellipse inside the box, as the model's mask of a face would roughly be.
+    const mask = ellipseMask(box[0], box[1], w, h);
     for (let y = 0; y < mask.height; y++) {
       for (let x = 0; x < mask.width; x++) if (mask.data[y * mask.width + x]) union[(mask.y + y) * width + mask.x + x] = 255;
     }

@@ -22,10 +22,9 @@ import * as path from 'node:path';
 import { before, describe, test, type TestContext } from 'node:test';
 import sharp from 'sharp';
 import { liveProcessIds, openFrameReader, probeVideo } from '../../src/video';
-import { catchAll, inTab } from '../helpers/catch-flow';
 import { coreNode, helper, nodeModule, useNodeRed, type FlowNode } from '../helpers/node-red';
 import { makeClip, redBox } from '../video/support/clips';
-import { cannotRun, decoderPid, encoderPid, exists, listAll, mountTmpfs, Outcomes, redImage, redShare, sleep, unmount, until, usedBytes, videoFlow as videoFlowOf, workWithModel } from './support';
+import { cannotRun, decoderPid, encoderPid, exists, imageFlow as imageFlowOf, listAll, mountTmpfs, Outcomes, redImage, redShare, sleep, unmount, until, usedBytes, videoFlow as videoFlowOf, workWithModel } from './support';
 
 const ours = ['sam3-model', 'sam3-segment', 'mask-blur', 'video-split', 'video-encode', 'watch-folder'].map(nodeModule);
 const core = ['common/25-catch.js', 'function/15-change.js', 'function/10-switch.js'].map(coreNode);
@@ -59,14 +58,7 @@ describe('faults mid-job', () => {
 
   const videoFlow = (): FlowNode[] => videoFlowOf(modelDir, { window: 8, stride: 2 });
 
-  const imageFlow = (): FlowNode[] =>
-    inTab([
-      { id: 'model', type: 'sam3-model', modelDir },
-      { id: 'seg', type: 'sam3-segment', model: 'model', prompts: [{ text: 'red' }], wires: [['hider']] },
-      { id: 'hider', type: 'mask-blur', mode: 'fill', wires: [['out']] },
-      { id: 'out', type: 'helper' },
-      ...catchAll,
-    ]);
+  const imageFlow = (): FlowNode[] => imageFlowOf(modelDir);
 
   async function load(flow: FlowNode[]): Promise<Outcomes<Sent>> {
     await helper.load([...ours, ...core], flow);

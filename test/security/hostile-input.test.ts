@@ -11,10 +11,9 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { liveProcessIds, openFrameReader, probeVideo } from '../../src/video';
 import { runFfmpeg } from '../../src/video/ffmpeg';
-import { catchAll, inTab } from '../helpers/catch-flow';
 import { coreNode, helper, nodeModule, useNodeRed, type FlowNode } from '../helpers/node-red';
 import { makeClip, redBox } from '../video/support/clips';
-import { exists, jpegClaiming, listAll, Outcomes, pngClaiming, redImage, redShare, sha256, until, videoFlow, workWithModel } from './support';
+import { exists, imageFlow as imageFlowOf, jpegClaiming, listAll, Outcomes, pngClaiming, redImage, redShare, sha256, until, videoFlow, workWithModel } from './support';
 
 const ours = ['sam3-model', 'sam3-segment', 'mask-blur', 'video-split', 'video-encode', 'watch-folder'].map(nodeModule);
 const core = ['common/25-catch.js', 'function/15-change.js', 'function/10-switch.js'].map(coreNode);
@@ -69,14 +68,7 @@ describe('hostile input', () => {
       helper.settings({ redactAllowedRoots: undefined });
     });
 
-    const flow = (): FlowNode[] =>
-      inTab([
-        { id: 'model', type: 'sam3-model', modelDir },
-        { id: 'seg', type: 'sam3-segment', model: 'model', prompts: [{ text: 'red' }], wires: [['hider']] },
-        { id: 'hider', type: 'mask-blur', mode: 'fill', wires: [['out']] },
-        { id: 'out', type: 'helper' },
-        ...catchAll,
-      ]);
+    const flow = (): FlowNode[] => imageFlowOf(modelDir);
 
     const cases: Case[] = [
       { name: 'empty.png', make: write(''), error: /image file .*empty\.png is empty/ },

@@ -13,7 +13,7 @@ import { liveProcessIds } from '../../src/video';
 import { catchAll, inTab } from '../helpers/catch-flow';
 import { coreNode, helper, nodeModule, useNodeRed, type FlowNode } from '../helpers/node-red';
 import { makeClip } from '../video/support/clips';
-import { listAll, Outcomes, redImage, redShare, sha256, workWithModel } from './support';
+import { imageFlow as imageFlowOf, listAll, Outcomes, redImage, redShare, sha256, workWithModel } from './support';
 
 const ours = ['sam3-model', 'sam3-segment', 'mask-blur', 'video-split', 'video-encode'].map(nodeModule);
 const catchNode = coreNode('common/25-catch.js');
@@ -63,14 +63,7 @@ describe('path confinement (redactAllowedRoots / REDACT_ALLOWED_ROOTS)', () => {
     delete process.env.REDACT_ALLOWED_ROOTS;
   });
 
-  const imageFlow = (): FlowNode[] =>
-    inTab([
-      { id: 'model', type: 'sam3-model', modelDir },
-      { id: 'seg', type: 'sam3-segment', model: 'model', prompts: [{ text: 'red' }], wires: [['hider']] },
-      { id: 'hider', type: 'mask-blur', mode: 'fill', wires: [['out']] },
-      { id: 'out', type: 'helper' },
-      ...catchAll,
-    ]);
+  const imageFlow = (): FlowNode[] => imageFlowOf(modelDir);
 
   async function load(flow: FlowNode[] = imageFlow()): Promise<Outcomes<Sent>> {
     await helper.load([...ours, catchNode], flow);

@@ -228,6 +228,17 @@ export class Outcomes<T = Record<string, unknown>> {
  * The video redaction chain every video test here runs: split -> segment
  * ("red", on a stride) -> fill -> encode -> helper 'out', with a Catch node.
  */
+/** sam3-segment ("red") -> mask-blur (fill) -> a helper node, with a Catch node for every error. */
+export function imageFlow(modelDir: string): FlowNode[] {
+  return inTab([
+    { id: 'model', type: 'sam3-model', modelDir },
+    { id: 'seg', type: 'sam3-segment', model: 'model', prompts: [{ text: 'red' }], wires: [['hider']] },
+    { id: 'hider', type: 'mask-blur', mode: 'fill', wires: [['out']] },
+    { id: 'out', type: 'helper' },
+    ...catchAll,
+  ]);
+}
+
 export function videoFlow(modelDir: string, o: { window?: number; stride: number }): FlowNode[] {
   return inTab([
     { id: 'model', type: 'sam3-model', modelDir },
