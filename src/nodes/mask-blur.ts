@@ -3,6 +3,7 @@
  * solid fill) and writes the image back in its own format, with an audit
  * summary in msg.redaction.
  */
+import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ImageInput, Instance } from '../common/types';
 import { redactImage, type RedactMode, type RedactOptions, type RedactResult } from '../redact';
@@ -13,6 +14,7 @@ import { numberField, readProperty, writeMsgProperty, type PropertyType } from '
 import { ThrottledStatus } from './lib/throttled-status';
 import { assertIllegible, type VerificationResult } from '../engine';
 import type { Sam3ModelNode } from './lib/sam3-model-node';
+import { claimOf } from './lib/claim-of';
 
 interface MaskBlurDef extends NodeDef {
   property?: string;
@@ -93,6 +95,9 @@ export = function register(RED: NodeAPI): void {
     };
 
     node.on('input', (msg: BlurMsg, send, done) => {
+      // A message of a watched-folder claim that has ended (timed out, the flow stopped) goes nowhere.
+      const claim = claimOf(msg);
+      if (claim === 'ended') return done();
       let image: unknown;
       try {
         image = readProperty(RED, node, msg, property, propertyType);
@@ -108,14 +113,35 @@ export = function register(RED: NodeAPI): void {
       // downstream may see it unredacted: change it where it is rather than copy 6 MB per 1080p frame.
       // Not with Verify text, which reads the input again after redaction.
       if ((msg as { parts?: { type?: unknown } }).parts?.type === 'video' && !config.verify) opts = { ...opts, inPlace: true };
-      const finish = async (result: RedactResult, reason?: string, check?: VerificationResult): Promise<void> => {
-        // msg.outputPath: the encoded result also goes to that file, which appears only complete.
-        if (typeof msg.outputPath === 'string' && msg.outputPath && Buffer.isBuffer(result.image)) {
-          const target = await confinePath('msg.outputPath', msg.outputPath, roots);
-          if (typeof input === 'string' && (await confinePath('image', input, [])) === target) throw new Error(RED._('mask-blur.errors.overwrite', { path: target }));
-          await writeFileAtomic(target, result.image);
-          msg.filename = target;
+
+      /** msg.outputPath: the encoded result also goes to that file, which appears only complete. */
+      const writeOutput = async (encoded: Buffer): Promise<void> => {
+        if (typeof msg.outputPath !== 'string' || !msg.outputPath) return;
+        const target = await confinePath('msg.outputPath', msg.outputPath, roots);
+        if (typeof input === 'string' && (await confinePath('image', input, [])) === target) throw new Error(RED._('mask-blur.errors.overwrite', { path: target }));
+        // A claimed file's result goes to the claim's staging file; watch-folder publishes it with its audit.
+        const staged = claim && path.resolve(msg.outputPath) === claim.output;
+        await writeFileAtomic(staged ? claim.staging : target, encoded, { beforeRename: claim ? () => claim.assertLive() : undefined });
+        msg.filename = staged ? claim.output : target;
+      };
+
+      const redact = async (): Promise<void> => {
+        // Whatever msg.detections holds, redactImage validates it before touching a pixel.
+        const original: ImageInput = typeof input === 'string' ? await confinePath('image', input, roots) : input;
+        let result: RedactResult;
+        let reason: string | undefined;
+        try {
+          result = await redactImage(original, msg.detections as Instance[], opts);
+        } catch (err) {
+          if ((err as Error).name === 'PathNotAllowedError' || !redactAllOnInvalid) throw err;
+          // Fail closed: the detections could not be used, so nothing of the image is shown.
+          reason = (err as Error).message;
+          node.warn(RED._('mask-blur.warn.whole-image', { reason }));
+          result = await redactImage(input, [], { ...opts, wholeImage: true });
         }
+        // Nothing of a wholly redacted image is left to read.
+        const check = config.verify && !result.summary.wholeImage ? await verify(original, result, msg.detections as Instance[]) : undefined;
+        if (Buffer.isBuffer(result.image)) await writeOutput(result.image);
         writeMsgProperty(RED, msg, outputProperty, result.image);
         const seg = msg.segmentation ?? {};
         msg.redaction = {
@@ -129,34 +155,25 @@ export = function register(RED: NodeAPI): void {
           ...(reason ? { reason } : {}),
           ...(check ? { verification: { checked: check.checked, unreadable: check.unreadable, legible: 0, ms: Math.round(check.ms) } } : {}),
         };
-        status.set({});
-        send(msg);
-        done();
       };
-      // Whatever msg.detections holds, redactImage validates it before touching a pixel.
-      const confined = typeof input === 'string' ? confinePath('image', input, roots) : Promise.resolve(input);
-      let original: ImageInput = input;
-      confined
-        .then((img) => {
-          original = img;
-          return redactImage(img, msg.detections as Instance[], opts);
-        })
-        .catch((err: Error) => {
-          if (err.name === 'PathNotAllowedError') throw err;
-          if (!redactAllOnInvalid) throw err;
-          // Fail closed: the detections could not be used, so nothing of the image is shown.
-          node.warn(RED._('mask-blur.warn.whole-image', { reason: err.message }));
-          return redactImage(input, [], { ...opts, wholeImage: true }).then((result) => ({ ...result, reason: err.message }));
-        })
-        .then(async (result: RedactResult & { reason?: string }) => {
-          // Nothing of a wholly redacted image is left to read.
-          const check = config.verify && !result.summary.wholeImage ? await verify(original, result, msg.detections as Instance[]) : undefined;
-          return finish(result, result.reason, check);
-        })
-        .catch((err: Error) => {
+
+      const release = claim?.hold();
+      redact().then(
+        () => {
+          release?.();
+          // Its claim ended while this ran: the result is not published, and nothing more is said.
+          if (claim && !claim.live) return done();
+          status.set({});
+          send(msg);
+          done();
+        },
+        (err: Error) => {
+          release?.();
+          if (claim && !claim.live) return done();
           status.now({ fill: 'red', shape: 'ring', text: RED._('mask-blur.status.error') });
           done(err);
-        });
+        },
+      );
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {

@@ -13,6 +13,7 @@ import { confinePath } from '../common/path-guard';
 import { rootsFromSettings } from './lib/allowed-roots';
 import type { Sam3ModelNode } from './lib/sam3-model-node';
 import { VideoFrames } from './lib/video-frames';
+import { claimOf } from './lib/claim-of';
 import { videoJobs, type FrameParts, type VideoJob } from './lib/video-jobs';
 
 interface PromptRow {
@@ -196,27 +197,40 @@ export = function register(RED: NodeAPI): void {
         });
         return;
       }
-      // A path from a message must stay inside the allowed folders.
-      const confined = typeof image === 'string' ? confinePath('image', image, roots) : Promise.resolve(image as ImageInput);
-      confined
-        .then((img) => segment(model, img, prompts))
-        .then(async (r) => {
-          msg.detections = r.instances;
-          msg.segmentation = {
-            width: r.width,
-            height: r.height,
-            prompts: promptList(r.prompts),
-            threshold: model.threshold,
-            modelId: r.modelId,
-            models: r.models,
-            backends: r.backends,
-            timings: r.timings,
-          };
-          if (config.preview) writeMsgProperty(RED, msg, previewProperty, await drawPreview(image as ImageInput, r.instances));
+      // A message of a watched-folder claim that has ended (timed out, the flow stopped) goes nowhere.
+      const claim = claimOf(msg);
+      if (claim === 'ended') return done();
+      const release = claim?.hold();
+      const detect = async (): Promise<void> => {
+        // A path from a message must stay inside the allowed folders.
+        const img = typeof image === 'string' ? await confinePath('image', image, roots) : (image as ImageInput);
+        const r = await segment(model, img, prompts);
+        msg.detections = r.instances;
+        msg.segmentation = {
+          width: r.width,
+          height: r.height,
+          prompts: promptList(r.prompts),
+          threshold: model.threshold,
+          modelId: r.modelId,
+          models: r.models,
+          backends: r.backends,
+          timings: r.timings,
+        };
+        if (config.preview) writeMsgProperty(RED, msg, previewProperty, await drawPreview(image as ImageInput, r.instances));
+      };
+      detect().then(
+        () => {
+          release?.();
+          if (claim && !claim.live) return done();
           send(msg);
           done();
-        })
-        .catch((err: Error) => done(err));
+        },
+        (err: Error) => {
+          release?.();
+          if (claim && !claim.live) return done();
+          done(err);
+        },
+      );
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {

@@ -39,6 +39,10 @@ interface EncodeState {
   fresh: number;
   carried: number;
   last?: FrameMsg;
+  /** Where the output appears when the writer does not publish it itself (a claimed video: watch-folder does). */
+  published?: string;
+  /** Ends the hold on the video's claim. */
+  release?: () => void;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -59,29 +63,41 @@ export = function register(RED: NodeAPI): void {
 
     function start(job: VideoJob): EncodeState {
       const output = outputFor(job);
+      // A claimed video's result goes to the claim's staging file; watch-folder publishes it with its audit.
+      const claim = job.claim && path.resolve(output) === job.claim.output ? job.claim : undefined;
+      // Held until the encoder has stopped, so that a timed-out claim frees its slot only then.
+      const release = job.claim?.hold();
       const writer = (async () => {
         // Never write over the original.
         if (path.resolve(output) === path.resolve(job.source)) throw new Error(`video-encode: output ${output} is the source video itself`);
         await fs.mkdir(path.dirname(output), { recursive: true });
         return createFrameWriter({
-          output,
+          output: claim ? claim.staging : output,
           source: { ...job.info, path: job.source },
           crf: numberField(config.crf, 20),
           preset: config.preset || 'medium',
           dropAudio: config.dropAudio === true,
           format: container,
+          beforePublish: job.claim ? () => job.claim?.assertLive() : undefined,
         });
       })();
-      const state: EncodeState = { job, writer, held: new Map(), next: 0, pumping: false, fresh: 0, carried: 0 };
+      const state: EncodeState = { job, writer, held: new Map(), next: 0, pumping: false, fresh: 0, carried: 0, published: claim ? claim.output : undefined, release };
       // A failed writer start fails the job; the rejection is handled there.
       writer.catch((err: Error) => job.fail(err));
       job.once('fail', () => {
         states.delete(job.id);
-        writer.then((w) => w.abort(), () => undefined);
+        writer
+          .then((w) => w.abort())
+          .catch((err: Error) => {
+            // A writer that never started has nothing to stop; one that cannot stop says why in the log.
+            if (!job.failure || err !== job.failure) node.warn(err.message);
+          })
+          .finally(() => release?.());
         // The node that failed the job reported the error; held frames just end.
         for (const h of state.held.values()) h.done();
         state.held.clear();
       });
+      job.once('finish', () => release?.());
       states.set(job.id, state);
       return state;
     }
@@ -120,11 +136,12 @@ export = function register(RED: NodeAPI): void {
           if (state.last?.segmentation) {
             out.segmentation = { prompts: seg.prompts, threshold: seg.threshold, stride: seg.stride, modelId: seg.modelId, models: seg.models, backends: seg.backends };
           }
-          out.payload = result.output;
-          out.filename = result.output;
+          const output = state.published ?? result.output;
+          out.payload = output;
+          out.filename = output;
           out.video = {
             source: job.source,
-            output: result.output,
+            output,
             frames: result.frames,
             durationSec: job.info.durationSec,
             width: result.width,
@@ -173,7 +190,7 @@ export = function register(RED: NodeAPI): void {
       status.stop();
       const writers = [...states.values()].map((s) => {
         s.job.fail(new Error(`video ${s.job.source}: the flow was stopped`));
-        return s.writer.then((w) => w.abort(), () => undefined);
+        return s.writer.then((w) => w.abort());
       });
       Promise.allSettled(writers).then(() => done());
     });

@@ -11,6 +11,8 @@ import { ThrottledStatus } from './lib/throttled-status';
 import { confinePath } from '../common/path-guard';
 import { rootsFromSettings } from './lib/allowed-roots';
 import { videoJobs, type FrameFacts, type FrameParts, type VideoJob } from './lib/video-jobs';
+import { claimOf } from './lib/claim-of';
+import type { LiveClaim } from '../watch/live-claims';
 
 interface VideoSplitDef extends NodeDef {
   window?: string | number;
@@ -39,7 +41,7 @@ export = function register(RED: NodeAPI): void {
     const running = new Map<VideoJob, FrameReader | undefined>();
     let lastProgressAt = 0;
 
-    async function split(msg: SplitMsg, send: (m: Array<NodeMessage | null>) => void): Promise<void> {
+    async function split(msg: SplitMsg, send: (m: Array<NodeMessage | null>) => void, claim: LiveClaim | undefined): Promise<void> {
       const file = await confinePath('video', sourcePath(msg), roots);
       const outputPath = typeof msg.outputPath === 'string' && msg.outputPath ? await confinePath('msg.outputPath', msg.outputPath, roots) : undefined;
       const info = await probeVideo(file);
@@ -49,8 +51,16 @@ export = function register(RED: NodeAPI): void {
         info,
         window,
         outputPath,
+        claim,
       });
       running.set(job, undefined);
+      // The claim ended early (time-out, the flow stopped): the job stops, and says nothing, the intake reports it.
+      const onAbort = (): void => {
+        job.claimReport();
+        job.fail(new Error(`video ${file}: ${(claim?.signal.reason as Error | undefined)?.message ?? 'its claim ended'}`));
+      };
+      claim?.signal.addEventListener('abort', onAbort, { once: true });
+      if (claim?.signal.aborted) onAbort();
       try {
         const reader = await openFrameReader(file, { info });
         running.set(job, reader);
@@ -97,6 +107,7 @@ export = function register(RED: NodeAPI): void {
         if (!job.claimReport()) return;
         throw job.failure ?? err;
       } finally {
+        claim?.signal.removeEventListener('abort', onAbort);
         const reader = running.get(job);
         running.delete(job);
         await reader?.close();
@@ -104,7 +115,11 @@ export = function register(RED: NodeAPI): void {
     }
 
     node.on('input', (msg: SplitMsg, send, done) => {
-      split(msg, send as (m: Array<NodeMessage | null>) => void).then(
+      // A message of a watched-folder claim that has ended goes nowhere; a live one is held until the reader has stopped.
+      const claim = claimOf(msg);
+      if (claim === 'ended') return done();
+      const release = claim?.hold();
+      split(msg, send as (m: Array<NodeMessage | null>) => void, claim).finally(() => release?.()).then(
         () => done(),
         (err: Error) => {
           status.now({ fill: 'red', shape: 'ring', text: RED._('video-split.status.error') });

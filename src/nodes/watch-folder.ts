@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { FolderIntake, type IntakeCounts, type IntakeJob } from '../watch/intake';
 import { IMAGE_EXTENSIONS, VIDEO_EXTENSIONS } from '../watch/layout';
+import { printable } from '../common/printable';
 import { numberField } from './lib/properties';
 import { ThrottledStatus } from './lib/throttled-status';
 
@@ -76,19 +77,20 @@ export = function register(RED: NodeAPI): void {
       status.set({ fill: c.failed > 0 ? 'yellow' : 'green', shape: busy ? 'ring' : 'dot', text: RED._('watch-folder.status.counts', { ...c }) });
     };
     intake.on('counts', showCounts);
-    intake.on('warning', (err: Error) => node.warn(err.message));
-    intake.on('failed', (job: IntakeJob, reason: string) => node.warn(RED._('watch-folder.log.failed', { file: job.relative, reason })));
+    intake.on('warning', (err: Error) => node.warn(printable(err.message)));
+    // Names come from outside: escaped, so a newline in one cannot forge a log line.
+    intake.on('failed', (relative: string, reason: string) => node.warn(RED._('watch-folder.log.failed', { file: printable(relative), reason: printable(reason) })));
     intake.on('job', (job: IntakeJob) => {
       const claim: ClaimRef = { token: job.token, relative: job.relative, attempt: job.attempt };
       node.send({ payload: job.input, filename: job.input, outputPath: job.output, kind: job.kind, topic: job.relative, claim } as NodeMessage);
     });
     intake.start().then(
       () => {
-        node.log(RED._('watch-folder.log.watching', { folder: intake.layout.watch, output: intake.layout.output }));
+        node.log(RED._('watch-folder.log.watching', { folder: printable(intake.layout.watch), output: printable(intake.layout.output) }));
         showCounts(intake.counts);
       },
       (err: Error) => {
-        node.error(RED._('watch-folder.errors.start', { folder: intake.layout.watch, message: err.message }));
+        node.error(RED._('watch-folder.errors.start', { folder: printable(intake.layout.watch), message: printable(err.message) }));
         status.now({ fill: 'red', shape: 'ring', text: RED._('watch-folder.status.error') });
       },
     );
@@ -116,8 +118,9 @@ export = function register(RED: NodeAPI): void {
             .then(() => undefined);
       work.then(
         () => done(),
-        (err: Error) => {
-          node.warn(err.message);
+        (err: Error & { code?: string }) => {
+          // A job that went to failed/ was logged when it did.
+          if (err.code !== 'QUARANTINED') node.warn(printable(err.message));
           done();
         },
       );

@@ -11,9 +11,9 @@
  * temporary file in the output folder, which is renamed over the output when
  * ffmpeg exits 0 and removed otherwise.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { tempNameFor } from '../common/atomic-write';
 import type { RawFrame } from '../common/types';
 import { colourTagArgs, swsMatrix, swsRange } from './colour';
 import { ffmpegFeatures, spawnFfmpeg, stopProcess, TextTail, type BinaryOptions, type FfmpegProcess } from './ffmpeg';
@@ -41,6 +41,8 @@ export interface FrameWriterOptions extends BinaryOptions {
   format?: OutputFormat;
   /** Milliseconds between SIGTERM and SIGKILL on abort. */
   killGraceMs?: number;
+  /** Called just before the finished file takes the output's name; a throw fails finish() and leaves no file. */
+  beforePublish?: () => void;
 }
 
 export interface FrameWriterResult {
@@ -154,11 +156,10 @@ class FfmpegFrameWriter implements FrameWriter {
     // video keeps B-frames, which save 10-20% at the same quality.
     const irregular = options.timestamps ? isVariableRate(options.timestamps.map((t) => Math.round(t / this.encTb.seconds))) : false;
     this.bFrames = !(this.source.variableFrameRate || irregular);
-    const dir = path.dirname(this.output);
-    const base = path.basename(this.output);
     // Hidden and with a suffix no tool treats as video, so folder watchers
-    // (ours included) do not pick up a half-written file.
-    this.tempPath = path.join(dir, `.${base}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.partial`);
+    // (ours included) do not pick up a half-written file; short whatever the
+    // output is called, and naming its owner for the clean-up after a crash.
+    this.tempPath = tempNameFor(this.output);
   }
 
   private args(firstTs: number): string[] {
@@ -381,6 +382,7 @@ class FfmpegFrameWriter implements FrameWriter {
       if (this.bFrames && isVariableRate(this.ticks)) {
         this.warnings.push('timestamps were uneven although the source was probed as constant rate; B-frames were on');
       }
+      this.options.beforePublish?.();
       await fs.promises.rename(this.tempPath, this.output);
     } catch (err) {
       this.state = 'failed';

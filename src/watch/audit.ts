@@ -17,10 +17,25 @@ export interface AuditFacts {
   video?: { frames?: number; detections?: { fresh: number; carried: number } };
 }
 
-export async function auditRecord(o: { input: string; relative: string; output: string; attempt: number; facts: AuditFacts }): Promise<object> {
-  const [inputHash, outputHash] = await Promise.all([sha256File(o.input), sha256File(o.output)]);
+export interface AuditSubject {
+  /** The claimed original, to hash. */
+  input: string;
+  /** Its path relative to the watched folder, as dropped. */
+  relative: string;
+  /** Where the original goes, relative to done/ (undefined when originals are deleted). */
+  done: string | undefined;
+  /** The result to hash (its staging file, before it is published). */
+  result: string;
+  /** Where the result is published. */
+  output: string;
+  attempt: number;
+  facts: AuditFacts;
+}
+
+export async function auditRecord(o: AuditSubject): Promise<object> {
+  const [inputHash, outputHash] = await Promise.all([sha256File(o.input), sha256File(o.result)]);
   return {
-    input: { path: o.relative, sha256: inputHash },
+    input: { path: o.relative, sha256: inputHash, ...(o.done !== undefined ? { done: o.done } : { deleted: true }) },
     output: { path: o.output, sha256: outputHash },
     prompts: o.facts.prompts,
     threshold: o.facts.threshold,

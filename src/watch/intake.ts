@@ -1,20 +1,27 @@
 /**
  * A watched folder as a work queue: files that have finished arriving are
  * queued, claimed one at a time as capacity frees up (at most maxInFlight in
- * progress), handed out as jobs, and finished (original to done/, audit
- * beside the output) or quarantined (original to failed/ with the reason).
- * Nothing is lost: a claim that is not finished in time fails with that
- * reason, and claims left by a crash are taken up again when their lease
- * runs out.
+ * progress), handed out as jobs, and finished (output published with its
+ * audit, original to done/) or quarantined (original to failed/ with the
+ * reason). Nothing is lost: a claim that is not finished in time fails with
+ * that reason, and claims left by a crash are taken up again when their
+ * lease runs out, at most maxAttempts times.
+ *
+ * A job's worker writes its result to `job.staging`; complete() publishes it
+ * to `job.output`: the audit is written to a temporary name first, then the
+ * output takes its name, then the audit. If any step fails, neither stays.
  */
 import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { FSWatcher } from 'chokidar' with { 'resolution-mode': 'import' };
-import { writeFileAtomic } from '../common/atomic-write';
+import { isStaleTemp, moveNoClobber, writeTemp } from '../common/atomic-write';
+import { printable } from '../common/printable';
 import { auditRecord, type AuditFacts } from './audit';
 import { ClaimStore, type Claim } from './claims';
-import { isIgnored, kindOf, makeLayout, outputPathFor, type IntakeLayout } from './layout';
+import { isIgnored, kindOf, makeLayout, type IntakeLayout } from './layout';
+import { LiveClaim, liveClaims } from './live-claims';
+import { AUDIT_SUFFIX } from './names';
 
 export interface IntakeOptions {
   folder: string;
@@ -34,6 +41,8 @@ export interface IntakeOptions {
   leaseMs?: number;
   deleteOriginal?: boolean;
   audit?: boolean;
+  /** Attempts that may end unfinished (a crash, a hang) before the file goes to failed/. */
+  maxAttempts?: number;
 }
 
 export interface IntakeJob {
@@ -43,9 +52,13 @@ export interface IntakeJob {
   input: string;
   /** Relative path of the original in the watched folder. */
   relative: string;
-  /** Where the redacted result must be written. */
+  /** Where the redacted result is published by complete(). */
   output: string;
+  /** Where the worker writes the redacted result (a hidden file beside the output). */
+  staging: string;
   attempt: number;
+  /** Aborted when the job must stop early (time-out, the intake closed). */
+  signal: AbortSignal;
 }
 
 export interface IntakeCounts {
@@ -56,16 +69,35 @@ export interface IntakeCounts {
 }
 
 export class UnknownClaimError extends Error {
+  readonly code = 'UNKNOWN_CLAIM';
   constructor(token: string) {
     super(`claim ${token} is not in progress here (already finished, timed out, or claimed by another instance)`);
     this.name = 'UnknownClaimError';
   }
 }
 
+/** complete() could not finish the job, which went to failed/ (and was reported as 'failed'). */
+export class QuarantinedError extends Error {
+  readonly code = 'QUARANTINED';
+  constructor(reason: string, failedFolder: string) {
+    super(`${reason}; the original is in ${failedFolder}`);
+    this.name = 'QuarantinedError';
+  }
+}
+
 interface Active {
   claim: Claim;
   job: IntakeJob;
+  live: LiveClaim;
   timer: NodeJS.Timeout;
+}
+
+const exists = (p: string): Promise<boolean> => fs.access(p).then(() => true, () => false);
+
+/** Every entry under `dir`, recursively; [] when it does not exist. */
+async function walk(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
 }
 
 export class FolderIntake extends EventEmitter {
@@ -74,6 +106,11 @@ export class FolderIntake extends EventEmitter {
   private readonly queue: string[] = [];
   private readonly queued = new Set<string>();
   private readonly active = new Map<string, Active>();
+  /** Jobs that ended early (time-out, failure) and whose work has not stopped yet: they keep their slot. */
+  private stopping = 0;
+  /** Files whose claim failed (a full disk), with the failures so far: retried with back-off. */
+  private readonly retries = new Map<string, number>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
   private watcher: FSWatcher | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private pumping = false;
@@ -84,17 +121,18 @@ export class FolderIntake extends EventEmitter {
   constructor(options: IntakeOptions) {
     super();
     this.o = {
-      recursive: false, stabilityMs: 2000, polling: false, maxInFlight: 2, timeoutMs: 600_000, leaseMs: 120_000, deleteOriginal: false, audit: true,
+      recursive: false, stabilityMs: 2000, polling: false, maxInFlight: 2, timeoutMs: 600_000, leaseMs: 120_000, deleteOriginal: false, audit: true, maxAttempts: 2,
       ...options,
     };
     this.layout = makeLayout({ watch: options.folder, output: options.output, done: options.done, failed: options.failed });
-    this.claims = new ClaimStore(this.layout, this.o.leaseMs);
+    this.claims = new ClaimStore(this.layout, { leaseMs: this.o.leaseMs, deleteOriginal: this.o.deleteOriginal, maxAttempts: this.o.maxAttempts });
   }
 
   async start(): Promise<void> {
     for (const dir of [this.layout.watch, this.layout.processing, this.layout.output]) await fs.mkdir(dir, { recursive: true });
+    await this.removeLeftovers();
     // Claims an earlier run left behind are taken up first.
-    for (const claim of await this.claims.recoverExpired()) this.begin(claim);
+    await this.recover();
     const { watch } = await import('chokidar');
     const watcher = watch(this.layout.watch, {
       ignoreInitial: false, // files already there when the flow starts are work too
@@ -115,9 +153,26 @@ export class FolderIntake extends EventEmitter {
     this.heartbeat = setInterval(() => void this.tick(), Math.max(1000, this.o.leaseMs / 3));
   }
 
+  /**
+   * What a crashed process of this host left: temporary files (an encoder
+   * orphaned by the crash may even have finished one) and name reservations
+   * no claim records. Never a live process's.
+   */
+  private async removeLeftovers(): Promise<void> {
+    const { output, done, failed, processing } = this.layout;
+    for (const dir of [output, done, failed, processing]) {
+      for (const file of await walk(dir)) if (isStaleTemp(path.basename(file))) await fs.rm(file, { force: true });
+    }
+    await this.claims.removeOrphanReservations();
+  }
+
+  private get busy(): number {
+    return this.active.size + this.stopping;
+  }
+
   private enqueue(file: string): void {
     const ext = path.extname(file).slice(1).toLowerCase();
-    if (!this.o.extensions.includes(ext) || this.queued.has(file)) return;
+    if (this.closed || !this.o.extensions.includes(ext) || this.queued.has(file)) return;
     this.queued.add(file);
     this.queue.push(file);
     this.counts.queued = this.queue.length;
@@ -125,25 +180,41 @@ export class FolderIntake extends EventEmitter {
     void this.pump();
   }
 
+  /** A claim that failed for a reason that may pass (a full disk): tried again later, waiting longer each time. */
+  private retryLater(file: string, err: Error): void {
+    const n = (this.retries.get(file) ?? 0) + 1;
+    this.retries.set(file, n);
+    if (n === 1 || n % 10 === 0) this.emit('warning', new Error(`could not claim ${printable(file)} (try ${n}, will retry): ${printable(err.message)}`));
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      this.enqueue(file);
+    }, Math.min(60_000, 500 * 2 ** Math.min(n - 1, 7)));
+    this.retryTimers.add(timer);
+  }
+
   private async pump(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (!this.closed && this.active.size < this.o.maxInFlight && this.queue.length > 0) {
+      while (!this.closed && this.busy < this.o.maxInFlight && this.queue.length > 0) {
         const file = this.queue.shift() as string;
         this.queued.delete(file);
         this.counts.queued = this.queue.length;
         try {
           const claim = await this.claims.claim(file);
+          this.retries.delete(file);
+          if (!claim) continue;
           // A link could make the flow read (and the audit hash) a file outside the folder.
-          if (claim && (await fs.lstat(claim.file)).isSymbolicLink()) {
-            await this.claims.fail(claim, 'symbolic links are not followed: copy the file itself into the folder');
+          if ((await fs.lstat(claim.file)).isSymbolicLink()) {
+            const reason = 'symbolic links are not followed: copy the file itself into the folder';
+            await this.claims.fail(claim, reason);
             this.counts.failed++;
+            this.emit('failed', claim.relative, reason);
             continue;
           }
-          if (claim) this.begin(claim);
+          this.begin(claim);
         } catch (err) {
-          this.emit('warning', new Error(`could not claim ${file}: ${(err as Error).message}`));
+          this.retryLater(file, err as Error);
         }
       }
     } finally {
@@ -153,77 +224,146 @@ export class FolderIntake extends EventEmitter {
   }
 
   private begin(claim: Claim): void {
-    const kind = kindOf(claim.relative) ?? 'image';
+    const output = this.claims.outputOf(claim);
+    const live = new LiveClaim(claim.token, output, claim.staging);
     const job: IntakeJob = {
       token: claim.token,
-      kind,
+      kind: kindOf(claim.relative) ?? 'image',
       input: claim.file,
       relative: claim.relative,
-      output: outputPathFor(claim.relative, this.layout),
+      output,
+      staging: claim.staging,
       attempt: claim.attempt,
+      signal: live.signal,
     };
-    const timer = setTimeout(
-      () => void this.fail(claim.token, `not finished within ${Math.round(this.o.timeoutMs / 1000)} s`).catch(() => undefined),
-      this.o.timeoutMs,
-    );
-    this.active.set(claim.token, { claim, job, timer });
+    const timer = setTimeout(() => void this.fail(claim.token, `not finished within ${Math.round(this.o.timeoutMs / 1000)} s`).catch(() => undefined), this.o.timeoutMs);
+    liveClaims.add(live);
+    this.active.set(claim.token, { claim, job, live, timer });
     this.counts.processing = this.active.size;
     this.changed();
     this.emit('job', job);
   }
 
-  private take(token: string): Active {
+  /** Takes a job out of progress; its slot stays taken until `settled` runs. */
+  private take(token: string): Active & { settled: () => void } {
     const a = this.active.get(token);
     if (!a) throw new UnknownClaimError(token);
     this.active.delete(token);
     clearTimeout(a.timer);
+    this.stopping++;
     this.counts.processing = this.active.size;
-    return a;
-  }
-
-  /** The job's output was written: the original goes to done/ (or is deleted), with an audit file beside the output. */
-  async complete(token: string, facts: AuditFacts = {}): Promise<IntakeJob> {
-    const a = this.active.get(token);
-    if (!a) throw new UnknownClaimError(token);
-    try {
-      await fs.access(a.job.output);
-    } catch {
-      await this.fail(token, `no output was written to ${a.job.output}`);
-      throw new Error(`no output was written to ${a.job.output}; the original is in ${this.layout.failed}`);
-    }
-    this.take(token);
-    try {
-      if (this.o.audit) {
-        const record = await auditRecord({ input: a.claim.file, relative: a.claim.relative, output: a.job.output, attempt: a.claim.attempt, facts });
-        await writeFileAtomic(`${a.job.output}.audit.json`, `${JSON.stringify(record, null, 2)}\n`);
-      }
-      await this.claims.finish(a.claim, this.o.deleteOriginal);
-      this.counts.done++;
-    } finally {
+    let once = false;
+    const settled = (): void => {
+      if (once) return;
+      once = true;
+      this.stopping--;
       this.changed();
       void this.pump();
-    }
-    return a.job;
+    };
+    return { ...a, settled };
   }
 
-  /** The job failed: the original goes to failed/ with the reason beside it; no output is kept. */
+  /** The job's result was written: it is published with its audit, and the original goes to done/ (or is deleted). */
+  async complete(token: string, facts: AuditFacts = {}): Promise<IntakeJob> {
+    const a = this.take(token);
+    try {
+      a.live.end('finished', false);
+      await a.live.whenIdle();
+      const staged = await exists(a.job.staging);
+      // A flow may also have written the output itself (an ordinary file node) rather than the staging file.
+      if (!staged && !(await exists(a.job.output))) {
+        const reason = `no output was written to ${a.job.output}`;
+        await this.quarantine(a, reason);
+        throw new QuarantinedError(reason, this.layout.failed);
+      }
+      try {
+        await this.publish(a, staged, facts);
+      } catch (err) {
+        const reason = `the output could not be published: ${(err as Error).message}`;
+        await this.quarantine(a, reason);
+        throw new QuarantinedError(reason, this.layout.failed);
+      }
+      try {
+        await this.claims.finish(a.claim);
+      } catch (err) {
+        // Output and audit are out; the original stays claimed, and the claim is taken up again when its lease runs out.
+        await this.claims.release(a.claim, `the original could not be moved to done/: ${(err as Error).message}`).catch(() => undefined);
+        throw err;
+      }
+      this.counts.done++;
+      return a.job;
+    } finally {
+      a.settled();
+    }
+  }
+
+  /** Audit to a temporary name, then the output, then the audit: both or neither. */
+  private async publish(a: Active, staged: boolean, facts: AuditFacts): Promise<void> {
+    const { job, claim } = a;
+    const result = staged ? job.staging : job.output;
+    let auditTemp: string | undefined;
+    try {
+      if (this.o.audit) {
+        const record = await auditRecord({ input: claim.file, relative: claim.relative, done: claim.done, result, output: job.output, attempt: claim.attempt, facts });
+        auditTemp = await writeTemp(path.dirname(job.output), `${JSON.stringify(record, null, 2)}\n`);
+      }
+      const ours = claim.published === true;
+      await this.claims.markPublished(claim);
+      if (staged) {
+        // An earlier attempt of this claim may have published it: that one is replaced, anything else never.
+        if (ours) await fs.rename(job.staging, job.output);
+        else await moveNoClobber(job.staging, job.output);
+      }
+      if (auditTemp) await fs.rename(auditTemp, job.output + AUDIT_SUFFIX);
+      auditTemp = undefined;
+    } finally {
+      if (auditTemp) await fs.rm(auditTemp, { force: true });
+    }
+  }
+
+  /**
+   * The job failed (or timed out): its work is stopped through its claim's
+   * signal and, once it has stopped, the original goes to failed/ with the
+   * reason beside it; no output is kept.
+   */
   async fail(token: string, reason: string): Promise<string> {
     const a = this.take(token);
     try {
-      await fs.rm(a.job.output, { force: true });
+      a.live.end(reason, true);
+      await a.live.whenIdle();
+      return await this.quarantine(a, reason);
+    } finally {
+      a.settled();
+    }
+  }
+
+  /** Removes only what this claim wrote, then moves the original to failed/. */
+  private async quarantine(a: Active, reason: string): Promise<string> {
+    await fs.rm(a.job.staging, { force: true });
+    await this.claims.removePublished(a.claim);
+    try {
       const where = await this.claims.fail(a.claim, reason);
       this.counts.failed++;
-      this.emit('failed', a.job, reason);
+      this.emit('failed', a.job.relative, reason);
       return where;
-    } finally {
-      this.changed();
-      void this.pump();
+    } catch (err) {
+      this.emit('warning', new Error(`${printable(a.job.relative)} failed (${printable(reason)}) and could not be moved to failed/: ${printable((err as Error).message)}`));
+      throw err;
     }
+  }
+
+  private async recover(): Promise<void> {
+    const { recovered, failed } = await this.claims.recoverExpired(new Set(this.active.keys()));
+    for (const f of failed) {
+      this.counts.failed++;
+      this.emit('failed', f.relative, f.reason);
+    }
+    for (const claim of recovered) this.begin(claim);
   }
 
   private async tick(): Promise<void> {
     for (const a of this.active.values()) await this.claims.renew(a.claim).catch(() => undefined);
-    if (this.active.size < this.o.maxInFlight) for (const claim of await this.claims.recoverExpired()) this.begin(claim);
+    if (this.busy < this.o.maxInFlight) await this.recover().catch((err: Error) => this.emit('warning', err));
   }
 
   private changed(): void {
@@ -232,13 +372,21 @@ export class FolderIntake extends EventEmitter {
 
   /**
    * Stops watching. Claims in progress keep their files in the processing
-   * area: their leases run out and the next start takes them up again.
+   * area and are released (the stop does not count as a failed attempt):
+   * the next start takes them up again.
    */
   async close(): Promise<void> {
     this.closed = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
-    for (const a of this.active.values()) clearTimeout(a.timer);
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
+    const stopping = [...this.active.values()];
     this.active.clear();
+    for (const a of stopping) {
+      clearTimeout(a.timer);
+      a.live.end('the flow was stopped', true);
+    }
+    await Promise.all(stopping.map((a) => this.claims.release(a.claim, 'the flow was stopped').catch(() => undefined)));
     this.claims.close();
     await this.watcher?.close();
   }

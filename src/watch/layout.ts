@@ -47,11 +47,10 @@ export function kindOf(file: string): 'image' | 'video' | undefined {
 }
 
 /**
- * The output for an input: the same relative path under the output folder
- * (videos become .mp4). Derived from the input name only, so processing the
- * same input again replaces the output rather than adding a second one.
+ * The output wanted for an input, relative to the output folder: the same
+ * relative path (videos become .mp4). The name actually used is decided when
+ * the file is claimed (names.ts): shortened or numbered where needed.
  */
-export function outputPathFor(relative: string, layout: IntakeLayout): string {
-  const target = path.join(layout.output, relative);
-  return kindOf(relative) === 'video' ? target.replace(/\.[^./\\]+$/, '.mp4') : target;
+export function outputRelativeFor(relative: string): string {
+  return kindOf(relative) === 'video' ? relative.replace(/\.[^./\\]+$/, '.mp4') : relative;
 }

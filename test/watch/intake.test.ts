@@ -36,8 +36,8 @@ function worker(intake: FolderIntake, seen: string[], opts: { delayMs?: number; 
       await new Promise((r) => setTimeout(r, opts.delayMs ?? 5));
       const data = await fs.readFile(job.input);
       if (data.toString().startsWith('corrupt')) return void (await intake.fail(job.token, 'could not be decoded (corrupt)'));
-      await fs.mkdir(path.dirname(job.output), { recursive: true });
-      await fs.writeFile(job.output, Buffer.concat([Buffer.from('redacted:'), data]));
+      await fs.mkdir(path.dirname(job.staging), { recursive: true });
+      await fs.writeFile(job.staging, Buffer.concat([Buffer.from('redacted:'), data]));
       await intake.complete(job.token, { prompts: ['face'], modelId: 'sha256:test' });
     })();
   });
@@ -175,7 +175,7 @@ describe('watched-folder intake', () => {
     assert.equal((await files(out)).filter((f) => !f.endsWith('.audit.json')).length, 60);
   });
 
-  test('processing the same input again replaces its output instead of adding one', async () => {
+  test('a second file dropped under the same name gets outputs of its own: neither original nor output is written over', async () => {
     const { watch, out, make } = setup();
     await fs.mkdir(watch, { recursive: true });
     const intake = make();
@@ -186,7 +186,10 @@ describe('watched-folder intake', () => {
     await fs.writeFile(path.join(watch, 'same.jpg'), 'v2');
     await until(() => intake.counts.done === 2, 10_000, 'second');
     await intake.close();
-    assert.deepEqual(await files(out), ['same.jpg', 'same.jpg.audit.json']);
-    assert.equal(await fs.readFile(path.join(out, 'same.jpg'), 'utf8'), 'redacted:v2');
+    assert.deepEqual(await files(out), ['same (2).jpg', 'same (2).jpg.audit.json', 'same.jpg', 'same.jpg.audit.json']);
+    assert.equal(await fs.readFile(path.join(out, 'same.jpg'), 'utf8'), 'redacted:v1');
+    assert.equal(await fs.readFile(path.join(out, 'same (2).jpg'), 'utf8'), 'redacted:v2');
+    assert.equal(await fs.readFile(path.join(watch, 'done', 'same.jpg'), 'utf8'), 'v1');
+    assert.equal(await fs.readFile(path.join(watch, 'done', 'same (2).jpg'), 'utf8'), 'v2');
   });
 });

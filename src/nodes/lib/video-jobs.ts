@@ -9,6 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { VideoInfo } from '../../video';
+import type { LiveClaim } from '../../watch/live-claims';
 
 export interface VideoJobInit {
   id: string;
@@ -18,6 +19,8 @@ export interface VideoJobInit {
   window: number;
   /** Output path asked for by the message that started the job. */
   outputPath?: string;
+  /** The watched-folder claim of the video, if it came from one: its result goes to the claim's staging file. */
+  claim?: LiveClaim;
 }
 
 export class VideoJob extends EventEmitter {
@@ -26,6 +29,7 @@ export class VideoJob extends EventEmitter {
   readonly info: VideoInfo;
   readonly window: number;
   readonly outputPath?: string;
+  readonly claim?: LiveClaim;
   readonly startedAt = Date.now();
   sent = 0;
   released = 0;
@@ -42,6 +46,7 @@ export class VideoJob extends EventEmitter {
     this.info = init.info;
     this.window = init.window;
     this.outputPath = init.outputPath;
+    this.claim = init.claim;
   }
 
   get inFlight(): number {

@@ -1,0 +1,100 @@
+/**
+ * The watched-folder claims in progress in this process, where the code
+ * working on a claim's file (the nodes of a flow) and the intake that owns
+ * the claim meet.
+ *
+ * Workers write the result to the claim's staging file, never to the output
+ * itself: the intake publishes it with its audit. A worker holds the claim
+ * while it works (hold/release), checks `assertLive()` just before it gives
+ * a temporary file its final name, and listens to `signal`, which aborts
+ * when the claim ends early (time-out, the flow stopped). The intake frees
+ * the claim's slot only once every hold is released: a timed-out job has
+ * then actually stopped (ffmpeg ended, frames dropped) and more jobs than
+ * the limit never run at once.
+ */
+
+export class ClaimEndedError extends Error {
+  readonly code = 'CLAIM_ENDED';
+  constructor(token: string, reason: string) {
+    super(`claim ${token} ended: ${reason}`);
+    this.name = 'ClaimEndedError';
+  }
+}
+
+export class LiveClaim {
+  private holds = 0;
+  private endReason: string | undefined;
+  private readonly abort = new AbortController();
+  private idle: Array<() => void> = [];
+
+  constructor(
+    readonly token: string,
+    /** Where the redacted result is published, once complete. */
+    readonly output: string,
+    /** Where workers write the result. */
+    readonly staging: string,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  get live(): boolean {
+    return this.endReason === undefined;
+  }
+
+  /** Throws ClaimEndedError once the claim has ended: nothing of its work may appear any more. */
+  assertLive(): void {
+    if (this.endReason !== undefined) throw new ClaimEndedError(this.token, this.endReason);
+  }
+
+  /** Marks work in progress; the returned function ends it (once). */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      if (this.holds === 0) for (const resolve of this.idle.splice(0)) resolve();
+    };
+  }
+
+  /** Ends the claim; aborts its work if `abort` (a time-out, a stop) rather than finishing it. */
+  end(reason: string, abort: boolean): void {
+    if (this.endReason !== undefined) return;
+    this.endReason = reason;
+    registry.delete(this.token);
+    rememberEnded(this.token);
+    if (abort) this.abort.abort(new ClaimEndedError(this.token, reason));
+  }
+
+  /** Resolves when no work holds the claim. */
+  whenIdle(): Promise<void> {
+    if (this.holds === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+}
+
+const registry = new Map<string, LiveClaim>();
+/** Tokens that ended, newest last, bounded: a message of such a claim still on its way is dropped quietly. */
+const ended = new Set<string>();
+const MAX_ENDED = 1000;
+
+function rememberEnded(token: string): void {
+  ended.add(token);
+  if (ended.size > MAX_ENDED) ended.delete(ended.values().next().value as string);
+}
+
+export const liveClaims = {
+  add(claim: LiveClaim): void {
+    registry.set(claim.token, claim);
+  },
+  get(token: unknown): LiveClaim | undefined {
+    return typeof token === 'string' ? registry.get(token) : undefined;
+  },
+  /** Whether `token` names a claim that has ended (finished, failed, timed out, or its flow stopped). */
+  hasEnded(token: unknown): boolean {
+    return typeof token === 'string' && ended.has(token);
+  },
+};
