@@ -192,7 +192,7 @@ export = function register(RED: NodeAPI): void {
         s.job.fail(new Error(`video ${s.job.source}: the flow was stopped`));
         return s.writer.then((w) => w.abort());
       });
-      Promise.allSettled(writers).then(() => done());
+      void Promise.allSettled(writers).then(() => done());
     });
   }
 

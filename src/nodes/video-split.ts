@@ -136,7 +136,7 @@ export = function register(RED: NodeAPI): void {
         if (job.claimReport()) node.error(job.failure?.message ?? 'the flow was stopped');
         return reader?.close();
       });
-      Promise.allSettled(closing).then(() => done());
+      void Promise.allSettled(closing).then(() => done());
     });
   }
 
