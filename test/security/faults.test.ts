@@ -17,14 +17,14 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, test, type TestContext } from 'node:test';
 import sharp from 'sharp';
 import { liveProcessIds, openFrameReader, probeVideo } from '../../src/video';
 import { coreNode, helper, nodeModule, useNodeRed, type FlowNode } from '../helpers/node-red';
 import { makeClip, redBox } from '../video/support/clips';
-import { cannotRun, decoderPid, encoderPid, exists, imageFlow as imageFlowOf, listAll, mountTmpfs, Outcomes, redImage, redShare, sleep, unmount, until, usedBytes, videoFlow as videoFlowOf, workWithModel } from './support';
+import { cannotRun, decoderPid, encoderPid, exists, imageFlow as imageFlowOf, listAll, mountTmpfs, Outcomes, redImage, redShare, sleep, unmount, until, usedBytes, videoFlow as videoFlowOf, watchedExample, workWithModel } from './support';
 
 const ours = ['sam3-model', 'sam3-segment', 'mask-blur', 'video-split', 'video-encode', 'watch-folder'].map(nodeModule);
 const core = ['common/25-catch.js', 'function/15-change.js', 'function/10-switch.js'].map(coreNode);
@@ -254,9 +254,7 @@ describe('faults mid-job', () => {
       const inbox = path.join(base, 'in');
       const out = path.join(base, 'out');
       await fs.mkdir(inbox, { recursive: true });
-      Object.assign(process.env, { SAM3_MODEL_DIR: modelDir, REDACT_WATCH_DIR: inbox, REDACT_OUTPUT_DIR: out, REDACT_PROMPTS: 'red' });
-      const flow = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', '..', 'examples', 'watched-folder-redaction.json'), 'utf8')) as FlowNode[];
-      for (const n of flow) if (n.type === 'mask-blur') n.mode = 'fill';
+      const flow = watchedExample(modelDir, { inbox, out });
       await helper.load([...ours, ...core], flow);
       await fs.copyFile(clip, path.join(base, 'clip.mp4'));
       await fs.rename(path.join(base, 'clip.mp4'), path.join(inbox, 'clip.mp4'));

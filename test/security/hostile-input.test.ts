@@ -13,7 +13,7 @@ import { liveProcessIds, openFrameReader, probeVideo } from '../../src/video';
 import { runFfmpeg } from '../../src/video/ffmpeg';
 import { coreNode, helper, nodeModule, useNodeRed, type FlowNode } from '../helpers/node-red';
 import { makeClip, redBox } from '../video/support/clips';
-import { exists, imageFlow as imageFlowOf, jpegClaiming, listAll, Outcomes, pngClaiming, redImage, redShare, sha256, until, videoFlow, workWithModel } from './support';
+import { exists, imageFlow as imageFlowOf, jpegClaiming, listAll, Outcomes, pngClaiming, redImage, redShare, sha256, until, videoFlow, watchedExample, workWithModel } from './support';
 
 const ours = ['sam3-model', 'sam3-segment', 'mask-blur', 'video-split', 'video-encode', 'watch-folder'].map(nodeModule);
 const core = ['common/25-catch.js', 'function/15-change.js', 'function/10-switch.js'].map(coreNode);
@@ -276,9 +276,7 @@ describe('hostile input', () => {
       const outside = path.join(base, 'outside');
       await fs.mkdir(inbox, { recursive: true });
       await fs.mkdir(outside, { recursive: true });
-      Object.assign(process.env, { SAM3_MODEL_DIR: modelDir, REDACT_WATCH_DIR: inbox, REDACT_OUTPUT_DIR: out, REDACT_PROMPTS: 'red' });
-      const flow = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', '..', 'examples', 'watched-folder-redaction.json'), 'utf8')) as FlowNode[];
-      for (const n of flow) if (n.type === 'mask-blur') n.mode = 'fill';
+      const flow = watchedExample(modelDir, { inbox, out });
       await helper.load([...ours, ...core], flow);
 
       const secretFile = path.join(outside, 'secret.png');

@@ -224,10 +224,6 @@ export class Outcomes<T = Record<string, unknown>> {
   }
 }
 
-/**
- * The video redaction chain every video test here runs: split -> segment
- * ("red", on a stride) -> fill -> encode -> helper 'out', with a Catch node.
- */
 /** sam3-segment ("red") -> mask-blur (fill) -> a helper node, with a Catch node for every error. */
 export function imageFlow(modelDir: string): FlowNode[] {
   return inTab([
@@ -239,6 +235,10 @@ export function imageFlow(modelDir: string): FlowNode[] {
   ]);
 }
 
+/**
+ * The video redaction chain every video test here runs: split -> segment
+ * ("red", on a stride) -> fill -> encode -> helper 'out', with a Catch node.
+ */
 export function videoFlow(modelDir: string, o: { window?: number; stride: number }): FlowNode[] {
   return inTab([
     { id: 'model', type: 'sam3-model', modelDir },
@@ -249,4 +249,21 @@ export function videoFlow(modelDir: string, o: { window?: number; stride: number
     { id: 'out', type: 'helper' },
     ...catchAll,
   ]);
+}
+
+export const WATCHED_EXAMPLE = path.resolve(__dirname, '..', '..', '..', 'examples', 'watched-folder-redaction.json');
+
+/**
+ * examples/watched-folder-redaction.json pointed at `folders` through its
+ * environment variables, prompt "red", with solid fill (so "is any red
+ * left?" is exact); `watch` overrides the watch-folder node's settings.
+ */
+export function watchedExample(modelDir: string, folders: { inbox: string; out: string }, watch: Record<string, unknown> = {}): FlowNode[] {
+  Object.assign(process.env, { SAM3_MODEL_DIR: modelDir, REDACT_WATCH_DIR: folders.inbox, REDACT_OUTPUT_DIR: folders.out, REDACT_PROMPTS: 'red' });
+  const flow = JSON.parse(readFileSync(WATCHED_EXAMPLE, 'utf8')) as FlowNode[];
+  for (const n of flow) {
+    if (n.type === 'mask-blur') n.mode = 'fill';
+    if (n.type === 'watch-folder') Object.assign(n, watch);
+  }
+  return flow;
 }
