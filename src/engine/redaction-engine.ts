@@ -7,13 +7,15 @@
 import * as path from 'node:path';
 import type { ImageInput, Instance } from '../common/types';
 import type { HostTimings, ModelInfo } from './host-protocol';
-import { decodeImage, DEFAULT_MAX_PIXELS } from './image-input';
+import type { ImageLimits } from '../common/image-source';
+import { decodeImage, decodeViews } from './image-input';
 import { InferenceHost } from './inference-host';
 import { fingerprintModel, ModelFolderError, resolveModelFiles, type ModelFiles } from './model-folder';
 import { ModelUnavailableError } from './model-unavailable';
 import { checkThreshold, readPrompts, toSpec, type ConceptBackendName, type Prompt } from './prompts';
 import { checkTextBackendChoice, routePrompts, type RoutedPrompt, type TextBackendChoice } from './routing';
 import { runSam3 } from './sam3-backend';
+import { mergeViews } from './view-merge';
 import { DEFAULT_THRESHOLD, sam3LoadSpec, type EngineOptions, type SegmentOptions, type SegmentTimings } from './sam3-engine';
 import { checkTextModels, findBundledTextModels, fingerprintTextModels, type TextModelFiles } from './text/bundled-models';
 import { DEFAULT_TEXT_THRESHOLD, runTextDetector, type TextDetectOptions } from './text/text-backend';
@@ -81,6 +83,16 @@ const NO_SAM3: HostTimings = {
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
+type Timed<T> = { instances: Instance[]; timings: T } | undefined;
+
+/** Two views' runs of one backend as one: their timings added (the instances are merged separately). */
+function sumRuns<T extends object>(a: Timed<T>, b: Timed<T>): Timed<T> {
+  if (!a || !b) return a ?? b;
+  const timings = { ...a.timings } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(b.timings)) if (typeof v === 'number') timings[k] = (timings[k] as number) + v;
+  return { instances: [...a.instances, ...b.instances], timings: timings as T };
+}
+
 export class RedactionEngine {
   private constructor(
     /** The one inference host; exposed for diagnostics and fault tests. */
@@ -90,7 +102,7 @@ export class RedactionEngine {
     private readonly reasons: { sam3?: string; text?: string },
     /** The SAM 3 folder looked in, absolute, when one was given. */
     readonly modelDir: string | undefined,
-    private readonly maxPixels: number,
+    private readonly limits: ImageLimits,
   ) {}
 
   /**
@@ -144,7 +156,7 @@ export class RedactionEngine {
     // Nothing to serve: no process is kept waiting.
     if (!text && !sam3) await host.close();
     const absDir = sam3Files?.dir ?? (modelDir ? path.resolve(modelDir) : undefined);
-    return new RedactionEngine(host, sam3, text, reasons, absDir, options.maxPixels ?? DEFAULT_MAX_PIXELS);
+    return new RedactionEngine(host, sam3, text, reasons, absDir, { maxPixels: options.maxPixels, maxBytes: options.maxBytes });
   }
 
   capabilities(): EngineCapabilities {
@@ -174,16 +186,24 @@ export class RedactionEngine {
     const textThreshold = checkThreshold('text threshold', options.text?.threshold ?? DEFAULT_TEXT_THRESHOLD);
     const samSpecs = routed.filter((r) => r.backend === 'sam3').map((r) => toSpec(r, samThreshold));
     const textSpecs = routed.filter((r) => r.backend === 'ocr').map((r) => toSpec(r, textThreshold));
-    const decoded = await decodeImage(image, this.maxPixels);
+    // Two views of a translucent image (over white, over black), one otherwise.
+    const views = await decodeViews(image, this.limits);
+    const decoded = views[0];
     const decodeMs = performance.now() - t0;
     // Both go to the one host, which serves them in turn; the text passes are
     // cut here while SAM 3 runs there.
-    const [sam, text] = await Promise.all([
-      samSpecs.length && this.sam3 ? runSam3(this.host, this.sam3.info.imageSize, decoded, samSpecs, options.tiles) : undefined,
-      textSpecs.length ? runTextDetector(this.host, decoded, textSpecs, options.text) : undefined,
-    ]);
+    const runs = await Promise.all(
+      views.map((view) =>
+        Promise.all([
+          samSpecs.length && this.sam3 ? runSam3(this.host, this.sam3.info.imageSize, view, samSpecs, options.tiles) : undefined,
+          textSpecs.length ? runTextDetector(this.host, view, textSpecs, options.text) : undefined,
+        ]),
+      ),
+    );
+    const sam = runs.map((r) => r[0]).reduce(sumRuns);
+    const text = runs.map((r) => r[1]).reduce(sumRuns);
     const order = new Map(routed.map((r, i) => [r.label, i]));
-    const instances = [...(sam?.instances ?? []), ...(text?.instances ?? [])];
+    const instances = mergeViews(runs.map(([samRun, textRun]) => [...(samRun?.instances ?? []), ...(textRun?.instances ?? [])]));
     // Stable sort: each backend's own order is kept within a prompt.
     instances.sort((a, b) => (order.get(a.label) ?? 0) - (order.get(b.label) ?? 0));
     const samTimings = sam?.timings ?? { ...NO_SAM3, tiles: 0 };
@@ -212,7 +232,7 @@ export class RedactionEngine {
   async verifyRedaction(original: ImageInput, redacted: ImageInput, instances: Instance[], options: VerifyOptions = {}): Promise<VerificationResult> {
     if (!this.text) throw new ModelUnavailableError('ocr', [], this.reasons.text ?? 'not loaded');
     if (!Array.isArray(instances)) throw new TypeError('verifyRedaction needs the instances that were redacted (an array)');
-    const [a, b] = await Promise.all([decodeImage(original, this.maxPixels), decodeImage(redacted, this.maxPixels)]);
+    const [a, b] = await Promise.all([decodeImage(original, this.limits), decodeImage(redacted, this.limits)]);
     return verifyLines(this.host, a, b, instances, options);
   }
 

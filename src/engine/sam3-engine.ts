@@ -5,11 +5,12 @@
  */
 import type { ImageInput, Instance } from '../common/types';
 import type { HostTimings, LoadSpec, ModelInfo } from './host-protocol';
-import { decodeImage, DEFAULT_MAX_PIXELS } from './image-input';
+import { decodeViews } from './image-input';
 import { InferenceHost } from './inference-host';
 import { fingerprintModel, resolveModelFiles, type ModelFiles } from './model-folder';
 import { parsePrompts, type Prompt } from './prompts';
 import { runSam3 } from './sam3-backend';
+import { mergeViews } from './view-merge';
 import type { TilesOption } from './tiles';
 
 export const DEFAULT_THRESHOLD = 0.3;
@@ -24,6 +25,8 @@ export interface EngineOptions {
   threads?: number;
   /** Largest image accepted, in pixels (default 100 million). */
   maxPixels?: number;
+  /** Largest encoded image accepted, in bytes (default 256 MiB); a file over it is refused unread. */
+  maxBytes?: number;
   /** Distinct prompts whose text features are kept (default 256). */
   textCacheSize?: number;
 }
@@ -69,7 +72,7 @@ export class Sam3Engine {
     readonly info: ModelInfo,
     /** The inference host; exposed for diagnostics and fault tests. */
     readonly host: InferenceHost,
-    private readonly maxPixels: number,
+    private readonly limits: { maxPixels?: number; maxBytes?: number },
   ) {}
 
   /** Checks the model folder against the contract and loads it in a new inference host. */
@@ -82,7 +85,7 @@ export class Sam3Engine {
     try {
       const [info, modelId] = await Promise.all([host.start(), fingerprintModel(files)]);
       if (!info.sam3) throw new Error('the inference host did not report the SAM 3 model it loaded');
-      return new Sam3Engine(files, modelId, info.sam3, host, options.maxPixels ?? DEFAULT_MAX_PIXELS);
+      return new Sam3Engine(files, modelId, info.sam3, host, { maxPixels: options.maxPixels, maxBytes: options.maxBytes });
     } catch (err) {
       await host.close();
       throw err;
@@ -92,14 +95,17 @@ export class Sam3Engine {
   async segment(image: ImageInput, prompts: Prompt[] | string, options: SegmentOptions = {}): Promise<SegmentResult> {
     const t0 = performance.now();
     const specs = parsePrompts(prompts, options.threshold ?? DEFAULT_THRESHOLD);
-    const decoded = await decodeImage(image, this.maxPixels);
+    const views = await decodeViews(image, this.limits);
     const decodeMs = performance.now() - t0;
-    const run = await runSam3(this.host, this.info.imageSize, decoded, specs, options.tiles);
+    const runs = [];
+    for (const view of views) runs.push(await runSam3(this.host, this.info.imageSize, view, specs, options.tiles));
+    const timings = { ...runs[0].timings };
+    for (const r of runs.slice(1)) for (const k of Object.keys(timings) as Array<keyof typeof timings>) timings[k] += r.timings[k];
     return {
-      width: decoded.width,
-      height: decoded.height,
-      instances: run.instances,
-      timings: { ...run.timings, decodeMs, totalMs: performance.now() - t0 },
+      width: views[0].width,
+      height: views[0].height,
+      instances: mergeViews(runs.map((r) => r.instances)),
+      timings: { ...timings, decodeMs, totalMs: performance.now() - t0 },
     };
   }
 

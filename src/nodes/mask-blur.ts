@@ -15,6 +15,8 @@ import { ThrottledStatus } from './lib/throttled-status';
 import { assertIllegible, type VerificationResult } from '../engine';
 import type { Sam3ModelNode } from './lib/sam3-model-node';
 import { claimOf } from './lib/claim-of';
+import { imageLimits } from './lib/image-limits';
+import { naming, readImageBytes } from '../common/image-source';
 
 interface MaskBlurDef extends NodeDef {
   property?: string;
@@ -64,6 +66,7 @@ export = function register(RED: NodeAPI): void {
     const property = config.property || 'payload';
     const propertyType = config.propertyType || 'msg';
     const outputProperty = config.outputProperty || 'payload';
+    const limits = imageLimits(RED);
     const labels = (config.labels ?? '').split(',').map((l) => l.trim()).filter(Boolean);
     const options: RedactOptions = {
       mode: config.mode || 'blur',
@@ -78,6 +81,7 @@ export = function register(RED: NodeAPI): void {
       minScore: numberField(config.minScore, 0),
       quality: numberField(config.quality, 90),
       keepMetadata: config.keepMetadata === true,
+      ...limits,
     };
     const redactAllOnInvalid = config.onInvalid === 'redact-all';
     const status = new ThrottledStatus((s) => node.status(s));
@@ -118,7 +122,9 @@ export = function register(RED: NodeAPI): void {
       const writeOutput = async (encoded: Buffer): Promise<void> => {
         if (typeof msg.outputPath !== 'string' || !msg.outputPath) return;
         const target = await confinePath('msg.outputPath', msg.outputPath, roots);
-        if (typeof input === 'string' && (await confinePath('image', input, [])) === target) throw new Error(RED._('mask-blur.errors.overwrite', { path: target }));
+        // Never over the original: the path given, or the one sam3-segment read the bytes from.
+        const source = typeof input === 'string' ? input : typeof msg.filename === 'string' ? msg.filename : undefined;
+        if (source && (await confinePath('image', source, [])) === target) throw new Error(RED._('mask-blur.errors.overwrite', { path: target }));
         // A claimed file's result goes to the claim's staging file; watch-folder publishes it with its audit.
         const staged = claim && path.resolve(msg.outputPath) === claim.output;
         await writeFileAtomic(staged ? claim.staging : target, encoded, { beforeRename: claim ? () => claim.assertLive() : undefined });
@@ -126,18 +132,24 @@ export = function register(RED: NodeAPI): void {
       };
 
       const redact = async (): Promise<void> => {
+        // A path is read once, within the byte limit: redaction and verification see the same bytes.
+        const file = typeof input === 'string' ? await confinePath('image', input, roots) : typeof msg.filename === 'string' ? msg.filename : undefined;
+        const original: ImageInput = typeof input === 'string' && file ? await readImageBytes(file, limits) : input;
         // Whatever msg.detections holds, redactImage validates it before touching a pixel.
-        const original: ImageInput = typeof input === 'string' ? await confinePath('image', input, roots) : input;
         let result: RedactResult;
         let reason: string | undefined;
         try {
-          result = await redactImage(original, msg.detections as Instance[], opts);
+          result = await redactImage(original, msg.detections as Instance[], opts).catch((err: unknown) => {
+            throw naming(err, file);
+          });
         } catch (err) {
           if ((err as Error).name === 'PathNotAllowedError' || !redactAllOnInvalid) throw err;
           // Fail closed: the detections could not be used, so nothing of the image is shown.
           reason = (err as Error).message;
           node.warn(RED._('mask-blur.warn.whole-image', { reason }));
-          result = await redactImage(input, [], { ...opts, wholeImage: true });
+          result = await redactImage(original, [], { ...opts, wholeImage: true }).catch((e: unknown) => {
+            throw naming(e, file);
+          });
         }
         // Nothing of a wholly redacted image is left to read.
         const check = config.verify && !result.summary.wholeImage ? await verify(original, result, msg.detections as Instance[]) : undefined;

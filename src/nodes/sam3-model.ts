@@ -7,6 +7,7 @@ import type { Request, Response } from 'express';
 import { DEFAULT_THRESHOLD } from '../engine';
 import { verifyModelFolder } from '../models/verify';
 import { resolveModelDir } from './lib/model-dir';
+import { imageLimits } from './lib/image-limits';
 import { numberField } from './lib/properties';
 import { DEFAULT_LIMITS, SharedEngine } from './lib/shared-engine';
 import type { Sam3ModelNode } from './lib/sam3-model-node';
@@ -43,6 +44,7 @@ export = function register(RED: NodeAPI): void {
         variant: config.variant || undefined,
         executionProviders: [config.provider || 'cpu'],
         threads: threads > 0 ? threads : undefined,
+        ...imageLimits(RED),
       },
       { ...DEFAULT_LIMITS, maxQueued: Math.max(1, numberField(config.maxQueued, DEFAULT_LIMITS.maxQueued)) },
     );

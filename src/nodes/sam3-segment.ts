@@ -14,6 +14,8 @@ import { rootsFromSettings } from './lib/allowed-roots';
 import type { Sam3ModelNode } from './lib/sam3-model-node';
 import { VideoFrames } from './lib/video-frames';
 import { claimOf } from './lib/claim-of';
+import { imageLimits } from './lib/image-limits';
+import { naming, readImageBytes } from '../common/image-source';
 import { videoJobs, type FrameParts, type VideoJob } from './lib/video-jobs';
 
 interface PromptRow {
@@ -85,6 +87,7 @@ export = function register(RED: NodeAPI): void {
       });
     const status = new ThrottledStatus((s) => node.status(s));
     const roots = rootsFromSettings(RED);
+    const limits = imageLimits(RED);
     let modelState: ModelState = 'idle';
     let inFlight = 0;
     let lastMs: number | undefined;
@@ -202,9 +205,21 @@ export = function register(RED: NodeAPI): void {
       if (claim === 'ended') return done();
       const release = claim?.hold();
       const detect = async (): Promise<void> => {
-        // A path from a message must stay inside the allowed folders.
-        const img = typeof image === 'string' ? await confinePath('image', image, roots) : (image as ImageInput);
-        const r = await segment(model, img, prompts);
+        // A path from a message must stay inside the allowed folders. The file is read once, here:
+        // msg.payload then holds those bytes (msg.filename the path), so redaction sees what detection saw.
+        let img = image as ImageInput;
+        let file: string | undefined;
+        if (typeof image === 'string') {
+          file = await confinePath('image', image, roots);
+          img = await readImageBytes(file, limits);
+          if (propertyType === 'msg') {
+            writeMsgProperty(RED, msg, property, img);
+            (msg as { filename?: unknown }).filename ??= file;
+          }
+        }
+        const r = await segment(model, img, prompts).catch((err: unknown) => {
+          throw naming(err, file);
+        });
         msg.detections = r.instances;
         msg.segmentation = {
           width: r.width,
@@ -216,7 +231,7 @@ export = function register(RED: NodeAPI): void {
           backends: r.backends,
           timings: r.timings,
         };
-        if (config.preview) writeMsgProperty(RED, msg, previewProperty, await drawPreview(image as ImageInput, r.instances));
+        if (config.preview) writeMsgProperty(RED, msg, previewProperty, await drawPreview(img, r.instances, limits));
       };
       detect().then(
         () => {

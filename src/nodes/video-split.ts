@@ -12,10 +12,13 @@ import { confinePath } from '../common/path-guard';
 import { rootsFromSettings } from './lib/allowed-roots';
 import { videoJobs, type FrameFacts, type FrameParts, type VideoJob } from './lib/video-jobs';
 import { claimOf } from './lib/claim-of';
+import { imageLimits } from './lib/image-limits';
 import type { LiveClaim } from '../watch/live-claims';
 
 interface VideoSplitDef extends NodeDef {
   window?: string | number;
+  /** Megabytes the frames in flight may take, at most. */
+  windowMemory?: string | number;
   stallTimeout?: string | number;
   progress?: boolean;
 }
@@ -23,6 +26,15 @@ interface VideoSplitDef extends NodeDef {
 type SplitMsg = NodeMessageInFlow & { filename?: unknown; outputPath?: unknown };
 
 const DEFAULT_WINDOW = 64;
+/** 512 MB: the whole 64-frame window at 1080p (6.2 MB a frame), 20 frames at 4K. */
+const DEFAULT_WINDOW_MB = 512;
+const MB = 1024 * 1024;
+/**
+ * Frames outside the window: the one being sent, the one read to tell
+ * whether it is the last, and the one the reader is filling (measured: a
+ * 4K job peaked at window + 3 frames).
+ */
+const READ_AHEAD = 3;
 
 function sourcePath(msg: SplitMsg): string {
   const p = typeof msg.payload === 'string' && msg.payload.trim() ? msg.payload : msg.filename;
@@ -35,6 +47,8 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const window = Math.max(2, Math.floor(numberField(config.window, DEFAULT_WINDOW)));
+    const windowBytes = Math.max(1, numberField(config.windowMemory, DEFAULT_WINDOW_MB)) * MB;
+    const limits = imageLimits(RED);
     const stallMs = Math.max(1, numberField(config.stallTimeout, 300)) * 1000;
     const status = new ThrottledStatus((s) => node.status(s));
     const roots = rootsFromSettings(RED);
@@ -45,11 +59,23 @@ export = function register(RED: NodeAPI): void {
       const file = await confinePath('video', sourcePath(msg), roots);
       const outputPath = typeof msg.outputPath === 'string' && msg.outputPath ? await confinePath('msg.outputPath', msg.outputPath, roots) : undefined;
       const info = await probeVideo(file);
+      const pixels = info.width * info.height;
+      if (pixels > limits.maxPixels) throw new Error(RED._('video-split.errors.too-many-pixels', { file, width: info.width, height: info.height, max: limits.maxPixels }));
+      // The window in frames is what the memory budget holds, at most the frames asked for; the
+      // budget also pays for the frames the reader holds ahead of the window.
+      const frameBytes = pixels * 3;
+      const fits = Math.floor(windowBytes / frameBytes) - READ_AHEAD;
+      if (fits < 2) {
+        const needed = Math.ceil(((2 + READ_AHEAD) * frameBytes) / MB);
+        throw new Error(RED._('video-split.errors.budget', { width: info.width, height: info.height, frame: (frameBytes / MB).toFixed(1), needed, budget: Math.round(windowBytes / MB) }));
+      }
       const job = videoJobs.create({
         id: RED.util.generateId(),
         source: file,
         info,
-        window,
+        window: Math.min(window, fits),
+        // Named in errors only when it is what limited the window.
+        windowBytes: fits < window ? windowBytes : undefined,
         outputPath,
         claim,
       });

@@ -12,7 +12,8 @@
  */
 import sharp from 'sharp';
 import type { RawFrame } from '../common/types';
-import { openUpright, keepsIcc, type Source } from './decode';
+import { keepsIcc, openUpright } from '../common/image-source';
+import type { Source } from './decode';
 import { applyOutput, chooseOutput } from './formats';
 import type { Frame } from './frame';
 import { exifThumbnail, keepWithoutPreviews, stripXmpThumbnails } from './thumbnails';

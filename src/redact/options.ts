@@ -21,6 +21,8 @@ export interface ResolvedOptions {
   keepMetadata: boolean;
   wholeImage: boolean;
   inPlace: boolean;
+  maxPixels: number | undefined;
+  maxBytes: number | undefined;
 }
 
 const MODES: readonly RedactMode[] = ['blur', 'pixelate', 'fill'];
@@ -91,5 +93,7 @@ export function resolveOptions(o: RedactOptions = {}): ResolvedOptions {
     keepMetadata: bool('keepMetadata', o.keepMetadata),
     wholeImage: bool('wholeImage', o.wholeImage),
     inPlace: bool('inPlace', o.inPlace),
+    maxPixels: o.maxPixels === undefined ? undefined : num('maxPixels', o.maxPixels, 0, 1),
+    maxBytes: o.maxBytes === undefined ? undefined : num('maxBytes', o.maxBytes, 0, 1),
   };
 }

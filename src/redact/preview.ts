@@ -6,7 +6,7 @@
 import sharp from 'sharp';
 import { rleToBoxMask } from '../common/rle';
 import type { ImageInput, Instance } from '../common/types';
-import { isRawFrame } from '../engine/image-input';
+import { checkRawFrame, compositeOver, decodeUpright, describeInput, inspectImage, isRawFrame, readImageBytes, type ImageLimits } from '../common/image-source';
 
 const PALETTE: Array<[number, number, number]> = [
   [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48],
@@ -21,14 +21,21 @@ const escapeXml = (s: string): string =>
   s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] as string);
 
 /** Draws the detections over the upright image; returns a JPEG. */
-export async function drawPreview(image: ImageInput, instances: Instance[]): Promise<Buffer> {
-  const base = isRawFrame(image)
-    ? sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
-        raw: { width: image.width, height: image.height, channels: 3 },
-      })
-    : sharp(image).rotate();
-  const { data, info } = await base.removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const { width, height } = info;
+export async function drawPreview(image: ImageInput, instances: Instance[], limits: ImageLimits = {}): Promise<Buffer> {
+  // The same upright pixels detection saw: one read of the bytes, the same pipeline and limits.
+  let data: Buffer;
+  let width: number;
+  let height: number;
+  if (isRawFrame(image)) {
+    checkRawFrame(image, limits.maxPixels);
+    data = Buffer.from(image.data);
+    ({ width, height } = image);
+  } else {
+    const bytes = await readImageBytes(image, limits);
+    const px = await decodeUpright(bytes, await inspectImage(bytes, limits, describeInput(image)), limits);
+    data = px.channels === 4 ? compositeOver(px, 255) : px.data;
+    ({ width, height } = px);
+  }
   const labels = [...new Set(instances.map((i) => i.label))];
   // Tint in place: 45% label colour over each mask pixel.
   for (const inst of instances) {

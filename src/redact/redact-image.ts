@@ -7,6 +7,7 @@
 import { rleToBoxMask } from '../common/rle';
 import { isTextPrompt } from '../common/text-concepts';
 import type { ImageInput, Instance } from '../common/types';
+import { colourToRedact, withAlpha } from './alpha';
 import { blendInto } from './composite';
 import { decodeImage } from './decode';
 import { effectReach, renderEffect, type EffectSettings } from './effects';
@@ -37,14 +38,19 @@ const overlaps = (a: Rect, b: Rect): boolean =>
 export async function redactImage(image: ImageInput, instances: Instance[], opts?: RedactOptions): Promise<RedactResult> {
   const t0 = performance.now();
   const o = resolveOptions(opts);
-  const { frame, source, borrowed } = await decodeImage(image);
+  const decoded = await decodeImage(image, { maxPixels: o.maxPixels, maxBytes: o.maxBytes });
+  const { source, borrowed } = decoded;
+  // A translucent image is redacted as the colour it shows; its alpha is put back at the end.
+  const { work: frame, rgba } = colourToRedact(decoded.frame);
   const { width, height } = frame;
   // The caller's raw frame stays as it was (unless it said otherwise): the first change works on a copy.
-  let owned = !borrowed || o.inPlace;
+  let owned = !borrowed || o.inPlace || rgba !== null;
   const writable = (): void => {
     if (!owned) frame.data = Buffer.from(frame.data);
     owned = true;
   };
+  /** What was covered: where a translucent image's alpha becomes opaque. */
+  let applied: Cover[] | 'all' = [];
   const summary: RedactSummary = { mode: o.mode, instances: 0, perLabel: {}, pixelsRedacted: 0, ms: 0 };
   const effect = { mode: o.mode, fill: o.fill, blurSigma: o.blurSigma, pixelSize: o.pixelSize };
 
@@ -56,6 +62,7 @@ export async function redactImage(image: ImageInput, instances: Instance[], opts
     blendInto(frame, cover, rendered);
     summary.pixelsRedacted = cover.full;
     summary.wholeImage = true;
+    applied = 'all';
   } else {
     const chosen = validateInstances(instances, width, height).filter(
       (i) => i.score >= o.minScore && (!o.labels || o.labels.has(i.label)),
@@ -102,6 +109,7 @@ export async function redactImage(image: ImageInput, instances: Instance[], opts
         batch.push({ job, reach, rendered: renderEffect(frame, cover, job.settings) });
       }
       await flush();
+      applied = covers;
     } catch (err) {
       // Renders still running must not outlive the call unobserved.
       await Promise.allSettled(batch.map((b) => b.rendered));
@@ -109,7 +117,8 @@ export async function redactImage(image: ImageInput, instances: Instance[], opts
     }
   }
 
-  const out = await encodeImage(frame, source, { quality: o.quality, keepMetadata: o.keepMetadata });
+  const result = rgba ? withAlpha(rgba, frame, applied) : frame;
+  const out = await encodeImage(result, source, { quality: o.quality, keepMetadata: o.keepMetadata });
   summary.ms = Math.round(performance.now() - t0);
   return { image: out.image, format: out.format, width, height, summary };
 }

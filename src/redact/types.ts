@@ -47,6 +47,10 @@ export interface RedactOptions {
    * saves a frame-sized copy per call. Encoded images are never changed.
    */
   inPlace?: boolean;
+  /** Largest image accepted, in pixels (default 100 million). */
+  maxPixels?: number;
+  /** Largest encoded image accepted, in bytes (default 256 MiB); a file over it is refused unread. */
+  maxBytes?: number;
 }
 
 export interface LabelSummary {

@@ -330,7 +330,9 @@ export class FolderIntake extends EventEmitter {
     const a = this.take(token);
     try {
       a.live.end(reason, true);
-      await a.live.whenIdle();
+      // Its slot stays taken until its work has stopped; a job that does not stop is worth a word in the log.
+      const slow = setTimeout(() => this.emit('warning', new Error(`${printable(a.job.relative)} has not stopped 30 s after it ended (${printable(reason)}); its slot stays taken until it does`)), 30_000);
+      await a.live.whenIdle().finally(() => clearTimeout(slow));
       return await this.quarantine(a, reason);
     } finally {
       a.settled();

@@ -3,6 +3,7 @@
  * few things every node test needs: the runtime started once, flows unloaded
  * between tests, and waiting for a message or an error.
  */
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, afterEach, before } from 'node:test';
 import type { EventEmitter } from 'node:events';
@@ -36,12 +37,46 @@ const runtimeDir = process.env.NODE_RED_RUNTIME ? path.resolve(process.env.NODE_
 helper.init(require.resolve(runtimeDir));
 
 const dist = path.resolve(__dirname, '..', '..', 'src', 'nodes');
-/** The compiled node modules, as Node-RED would load them. */
+const locales = path.resolve(__dirname, '..', '..', '..', 'nodes', 'locales', 'en-US');
+
+/**
+ * RED._ as Node-RED does it for this package's own keys (the helper's is the
+ * identity): the en-US catalog's text with __name__ filled in, so tests read
+ * what a user reads. Other keys come back as they are.
+ */
+function translate(key: string, params: Record<string, unknown> = {}): string {
+  const [file, ...rest] = key.split('.');
+  let node: unknown;
+  try {
+    node = (JSON.parse(readFileSync(path.join(locales, `${file}.json`), 'utf8')) as Record<string, unknown>)[file];
+  } catch {
+    return key;
+  }
+  for (const part of rest) node = node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined;
+  return typeof node === 'string' ? node.replace(/__(\w+?)__/g, (m, name: string) => (name in params ? String(params[name]) : m)) : key;
+}
+
+/** The compiled node modules, as Node-RED would load them (with this package's messages). */
 export function nodeModule(name: string): NodeModule {
-  return require(path.join(dist, `${name}.js`)) as NodeModule;
+  const mod = require(path.join(dist, `${name}.js`)) as NodeModule;
+  return (RED: unknown) => mod(new Proxy(RED as object, { get: (target, prop, receiver) => (prop === '_' ? translate : Reflect.get(target, prop, receiver)) }));
 }
 export function coreNode(file: string): NodeModule {
   return require(path.join(path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [runtimeDir] })), 'core', file)) as NodeModule;
+}
+
+/**
+ * Clears what the helper's sinon spies recorded (every log call with its call
+ * stack, every send with its message): they keep whatever those calls saw
+ * alive, which a memory measurement must not count. Node-RED has no spies.
+ */
+export function forgetSpiedCalls(): void {
+  type Spy = { resetHistory?: () => void };
+  const h = helper as unknown as { _logSpy?: Spy; _sandbox: Spy; _NodePrototype?: Record<string, unknown> };
+  h._sandbox.resetHistory?.();
+  // After unload the sandbox no longer lists them, but the helper still holds the log spy.
+  h._logSpy?.resetHistory?.();
+  for (const v of Object.values(h._NodePrototype ?? {})) (v as Spy | undefined)?.resetHistory?.();
 }
 
 /** Starts the helper's runtime for this test file and unloads flows after each test. */

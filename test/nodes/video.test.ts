@@ -156,7 +156,7 @@ describe('video redaction: video-split -> sam3-segment -> mask-blur -> video-enc
     const caught = nextMessage<{ error: { message: string } }>(helper.getNode('caught'), 30_000);
     helper.getNode('splitter').receive({ payload: input });
     // The test runtime shows message keys untranslated; the English text is in locales/en-US/video-encode.json.
-    assert.match((await caught).error.message, /video-encode\.errors\.unredacted/);
+    assert.match((await caught).error.message, /reached video-encode without passing mask-blur/);
     await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(await leftovers(dir), []);
   });
@@ -178,7 +178,7 @@ describe('video redaction: video-split -> sam3-segment -> mask-blur -> video-enc
     await helper.load([...nodes, ...core], flow(modelDir, { stride: 10, window: 8 }));
     const caught = nextMessage<{ error: { message: string } }>(helper.getNode('caught'), 30_000);
     helper.getNode('splitter').receive({ payload: input });
-    assert.match((await caught).error.message, /window \(8 frames\) is too small for a detection stride of 10/);
+    assert.match((await caught).error.message, /a detection stride of 10 needs 12 frames in flight .*but video-split's window holds 8 frames/);
   });
 
   test('a file that is not a video reaches the Catch node', async () => {

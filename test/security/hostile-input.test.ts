@@ -78,8 +78,8 @@ describe('hostile input', () => {
       { name: 'notes.png', make: write('Dear diary, this is not a picture.\n'), error: /notes\.png could not be decoded/ },
       { name: 'noise.jpg', make: write(randomBytes(8192)), error: /noise\.jpg could not be decoded/ },
       { name: 'movie.png', make: (f) => fs.writeFile(f, clip), error: /movie\.png could not be decoded/ },
-      { name: 'huge-header.png', make: write(pngClaiming(100_000, 100_000)), error: /huge-header\.png is over the limit of \d+ pixels/ },
-      { name: 'huge-header.jpg', make: (f) => fs.writeFile(f, jpegClaiming(jpeg, 65_000, 65_000)), error: /huge-header\.jpg is over the limit of \d+ pixels/ },
+      { name: 'huge-header.png', make: write(pngClaiming(100_000, 100_000)), error: /huge-header\.png is 100000x100000, over the limit of \d+ pixels/ },
+      { name: 'huge-header.jpg', make: (f) => fs.writeFile(f, jpegClaiming(jpeg, 65_000, 65_000)), error: /huge-header\.jpg is 65000x65000, over the limit of \d+ pixels/ },
       { name: 'folder.png', make: (f) => fs.mkdir(f), error: /folder\.png is not a file/ },
       { name: 'missing.png', make: async () => undefined, error: /cannot read image file .*missing\.png: ENOENT/ },
     ];
@@ -92,19 +92,17 @@ describe('hostile input', () => {
         await helper.load([...ours, ...core], flow());
         const seen = new Outcomes<Redacted>(helper.getNode('out'), helper.getNode('caught'));
 
-        const started = Date.now();
         const rssBefore = process.memoryUsage().rss;
         helper.getNode('seg').receive({ payload: input, outputPath: path.join(out, c.name) });
         const r = await seen.next();
-        const ms = Date.now() - started;
         assert.equal(r.sent.length, 0, 'nothing may leave the flow');
         assert.equal(r.caught.length, 1, 'exactly one error reaches the Catch node');
         assert.match(r.caught[0].error.message, c.error);
         assert.deepEqual(await listAll(out), [], 'no output file, and no temporary one');
         if (before) assert.equal(await sha256(input), before, 'the original is unchanged');
         if (c.name.startsWith('huge-header')) {
-          // A decoder that trusted the header would want 30 GB (PNG) or 12 GB (JPEG) of pixels.
-          assert.ok(ms < 3000, `refused in ${ms} ms: the header alone must be enough`);
+          // A decoder that trusted the header would want 30 GB (PNG) or 12 GB (JPEG) of pixels:
+          // memory, not time, shows that none were decoded (timings belong in bench/).
           const grew = process.memoryUsage().rss - rssBefore;
           assert.ok(grew < 200e6, `memory grew by ${(grew / 1e6).toFixed(0)} MB`);
         }
@@ -254,7 +252,6 @@ describe('hostile input', () => {
       assert.equal(source.frameCount, 500);
       await helper.load([...ours, ...core], flow());
       const seen = new Outcomes<Redacted>(helper.getNode('out'), helper.getNode('caught'));
-      const started = Date.now();
       helper.getNode('splitter').receive({ payload: input, outputPath: path.join(out, 'tiny.mp4') });
       const r = await seen.next(60_000);
       assert.equal(r.caught.length, 0, r.caught[0]?.error.message);
@@ -262,8 +259,6 @@ describe('hostile input', () => {
       const written = await probeVideo(path.join(out, 'tiny.mp4'));
       assert.equal(written.frameCount, 500);
       assert.deepEqual([written.width, written.height], [8, 6]);
-      // About 1.5 s here; the bound catches per-frame costs that explode, not a slow machine.
-      assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
       assert.deepEqual(liveProcessIds(), []);
     });
   });

@@ -144,7 +144,10 @@ describe('watched folder under hostile names, time-outs and full disks', () => {
     }, 20);
     try {
       const failed = path.join(inbox, 'failed');
-      await until(async () => (await filesIn(failed)).length === 2 * names.length, 90_000, 'every video in failed/');
+      await until(async () => (await filesIn(failed)).length === 2 * names.length, 90_000, 'every video in failed/').catch(async (err: Error) => {
+        const state = { files: await filesIn(inbox), out: await filesIn(out), ffmpeg: liveProcessIds().map((pid) => cmdline(pid).join(' ')), warnings: warnings() };
+        throw new Error(`${err.message}\n${JSON.stringify(state, null, 1)}`);
+      });
       // A job that went on running would publish its output now.
       await sleep(3000);
     } finally {

@@ -39,9 +39,13 @@ export class VideoFrames {
     let state = this.jobs.get(job.id);
     if (!state) {
       if (job.window < this.o.stride + 2) {
+        // Frames between two detections are held until the next one: stride + 2 must fit in the window.
+        const frameMb = (job.info.width * job.info.height * 3) / 1024 / 1024;
+        const needed = this.o.stride + 2;
+        const budget = job.windowBytes !== undefined ? ` (what ${Math.round(job.windowBytes / 1024 / 1024)} MB of window memory holds, with the three frames the reader holds ahead)` : ' frames';
         const err = new Error(
-          `video-split's window (${job.window} frames) is too small for a detection stride of ${this.o.stride}: ` +
-            `frames between detections are held until the next one, so the window must be at least ${this.o.stride + 2}`,
+          `a detection stride of ${this.o.stride} needs ${needed} frames in flight (${needed} x ${frameMb.toFixed(1)} MB = ${Math.ceil(needed * frameMb)} MB ` +
+            `at ${job.info.width}x${job.info.height}), but video-split's window holds ${job.window}${budget}: raise the window or its memory, or lower the stride`,
         );
         job.fail(err);
         item.end(job.claimReport() ? err : undefined);

@@ -17,6 +17,8 @@ export interface VideoJobInit {
   info: VideoInfo;
   /** Frames sent and not yet released by video-encode, at most. */
   window: number;
+  /** The memory budget the window was sized from (bytes), for error messages. */
+  windowBytes?: number;
   /** Output path asked for by the message that started the job. */
   outputPath?: string;
   /** The watched-folder claim of the video, if it came from one: its result goes to the claim's staging file. */
@@ -28,6 +30,7 @@ export class VideoJob extends EventEmitter {
   readonly source: string;
   readonly info: VideoInfo;
   readonly window: number;
+  readonly windowBytes: number | undefined;
   readonly outputPath?: string;
   readonly claim?: LiveClaim;
   readonly startedAt = Date.now();
@@ -45,6 +48,7 @@ export class VideoJob extends EventEmitter {
     this.source = init.source;
     this.info = init.info;
     this.window = init.window;
+    this.windowBytes = init.windowBytes;
     this.outputPath = init.outputPath;
     this.claim = init.claim;
   }
