@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 export class PathNotAllowedError extends Error {
+  readonly code = 'PATH_NOT_ALLOWED';
   constructor(what: string, p: string, roots: string[]) {
     super(`${what} ${p} is outside the allowed folders (${roots.join(', ')}); see redactAllowedRoots in settings.js`);
     this.name = 'PathNotAllowedError';

@@ -4,6 +4,7 @@
  * pycocotools does, so masks written here open in any COCO tool.
  */
 import type { BoxMask, Rle } from './types';
+import { CodedError } from './coded-error';
 
 /** Pack run lengths into the compressed string form (pycocotools rleToString). */
 export function encodeCounts(counts: ArrayLike<number>): string {
@@ -32,9 +33,9 @@ export function decodeCounts(s: string): number[] {
     let k = 0;
     let more = true;
     while (more) {
-      if (p >= s.length) throw new Error('RLE counts string ends in the middle of a number');
+      if (p >= s.length) throw new CodedError('MASK_INVALID', 'RLE counts string ends in the middle of a number');
       const c = s.charCodeAt(p) - 48;
-      if (c < 0 || c > 63) throw new Error(`RLE counts string has an invalid character at ${p}`);
+      if (c < 0 || c > 63) throw new CodedError('MASK_INVALID', `RLE counts string has an invalid character at ${p}`);
       x |= (c & 0x1f) << (5 * k);
       more = (c & 0x20) !== 0;
       p++;
@@ -83,19 +84,19 @@ export function boxMaskToRle(m: BoxMask, imageWidth: number, imageHeight: number
 
 function checkRle(rle: Rle): [number, number, number[]] {
   if (!rle || !Array.isArray(rle.size) || rle.size.length !== 2 || typeof rle.counts !== 'string') {
-    throw new Error('mask must be COCO RLE: { size: [height, width], counts: string }');
+    throw new CodedError('MASK_INVALID', 'mask must be COCO RLE: { size: [height, width], counts: string }');
   }
   const [h, w] = rle.size;
   if (!Number.isInteger(h) || !Number.isInteger(w) || h <= 0 || w <= 0) {
-    throw new Error(`mask size must be two positive integers, got [${String(h)}, ${String(w)}]`);
+    throw new CodedError('MASK_INVALID', `mask size must be two positive integers, got [${String(h)}, ${String(w)}]`);
   }
   const counts = decodeCounts(rle.counts);
   let total = 0;
   for (const c of counts) {
-    if (c < 0) throw new Error('mask RLE has a negative run length');
+    if (c < 0) throw new CodedError('MASK_INVALID', 'mask RLE has a negative run length');
     total += c;
   }
-  if (total !== h * w) throw new Error(`mask RLE covers ${total} pixels but its size says ${h}x${w} = ${h * w}`);
+  if (total !== h * w) throw new CodedError('MASK_INVALID', `mask RLE covers ${total} pixels but its size says ${h}x${w} = ${h * w}`);
   return [h, w, counts];
 }
 

@@ -21,6 +21,8 @@ export interface Instance {
   mask: Rle;
   /** Set on frames between two detections whose cover was carried over. */
   carried?: boolean;
+  /** The backend that found it ('sam3', 'ocr', ...). */
+  backend?: string;
 }
 
 /** An undecoded 8-bit RGB frame, as video-split emits it. */

@@ -18,7 +18,7 @@ import {
   type ImageLimits,
 } from '../common/image-source';
 import type { ImageInput } from '../common/types';
-import type { Region } from './mask-upsample';
+import type { Region } from './region';
 
 export { DEFAULT_MAX_PIXELS, ImageInputError, isRawFrame } from '../common/image-source';
 

@@ -13,11 +13,23 @@ export type {
   LoadedText,
 } from './redaction-engine';
 export { routePrompts } from './routing';
+export { registerBackend, registeredBackends } from './backends';
+export { EngineSession } from './backend';
+export type { Backend, BackendRun, LoadedBackend, Preparation, PromptSpec, RunContext, TilesOption } from './backend';
+export type { HostSide, OpTable } from './host/protocol';
+export type { HostLoad } from './host/inference-host';
+export type { DecodedImage } from './image-input';
+export type { Region } from './region';
+export { toInstances, type RawInstance } from './instances';
 export type { TextBackendChoice, RoutedPrompt } from './routing';
 export { ModelUnavailableError } from './model-unavailable';
-export { ModelFolderError, resolveModelFiles, MODEL_HELP } from './model-folder';
-export type { ModelFiles } from './model-folder';
-export { InferenceHostError } from './inference-host';
+export { ModelFolderError, resolveModelFiles, MODEL_HELP, GRAPH_STEMS, variantsIn } from './sam3/model-folder';
+export type { ModelFiles, GraphKey } from './sam3/model-folder';
+// The SAM 3 ONNX contract (docs/sam3-onnx-contract.md), for the model tools in src/models.
+export { CONTRACT, checkValues, fixedDim } from './sam3/contract';
+export type { ValueInfo } from './sam3/contract';
+export { InferenceHostError } from './host/inference-host';
 export { ImageInputError, DEFAULT_MAX_PIXELS } from './image-input';
-export type { ModelInfo } from './host-protocol';
+export { DEFAULT_MAX_BYTES } from '../common/image-source';
+export type { ModelInfo } from './sam3/protocol';
 export * from './text';

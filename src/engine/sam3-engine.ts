@@ -1,42 +1,26 @@
 /**
- * The public SAM 3 engine: an image and a list of text prompts in, instance
- * masks out. Usable without Node-RED. RedactionEngine builds on the same
- * pieces and adds the bundled text detector.
+ * SAM 3 on its own: the engine (RedactionEngine) loaded with SAM 3 alone,
+ * which must load. Kept for callers that want exactly that, with the shapes
+ * they already use (files, modelId, info); its segment() is the engine's,
+ * and every prompt, text included, goes to SAM 3 (nothing else is loaded).
  */
-import type { ImageInput, Instance } from '../common/types';
-import type { HostTimings, LoadSpec, ModelInfo } from './host-protocol';
-import { decodeViews } from './image-input';
-import { InferenceHost } from './inference-host';
-import { fingerprintModel, resolveModelFiles, type ModelFiles } from './model-folder';
-import { parsePrompts, type Prompt } from './prompts';
-import { runSam3 } from './sam3-backend';
-import { mergeViews } from './view-merge';
-import type { TilesOption } from './tiles';
+import type { Instance } from '../common/types';
+import { RedactionEngine } from './redaction-engine';
+import type { Sam3CallOptions, Sam3LoadOptions } from './sam3/backend';
+import { resolveModelFiles, type ModelFiles } from './sam3/model-folder';
+import type { HostTimings, ModelInfo } from './sam3/protocol';
 
-export const DEFAULT_THRESHOLD = 0.3;
+export { DEFAULT_THRESHOLD } from './sam3/backend';
 
-export interface EngineOptions {
+export interface EngineOptions extends Sam3LoadOptions {
   modelDir: string;
-  /** Precision variant: '' / undefined for the best complete one, or 'fp16', 'q4f16', ... */
-  variant?: string;
-  /** onnxruntime execution providers in order of preference; default ['cpu']. */
-  executionProviders?: string[];
-  /** Intra-op threads for onnxruntime; default: onnxruntime's own choice. */
-  threads?: number;
   /** Largest image accepted, in pixels (default 100 million). */
   maxPixels?: number;
   /** Largest encoded image accepted, in bytes (default 256 MiB); a file over it is refused unread. */
   maxBytes?: number;
-  /** Distinct prompts whose text features are kept (default 256). */
-  textCacheSize?: number;
 }
 
-export interface SegmentOptions {
-  /** Score threshold for prompts without their own (default 0.3: a privacy tool errs towards recall). */
-  threshold?: number;
-  /** Tiles along the longer side for small objects (0/1 = off), or 'auto'. */
-  tiles?: TilesOption;
-}
+export type SegmentOptions = Sam3CallOptions;
 
 export interface SegmentTimings extends HostTimings {
   decodeMs: number;
@@ -51,65 +35,39 @@ export interface SegmentResult {
   timings: SegmentTimings;
 }
 
-/** What the inference host needs to load a resolved SAM 3 folder. */
-export function sam3LoadSpec(files: ModelFiles, options: Omit<EngineOptions, 'modelDir'>): LoadSpec {
-  const providers = options.executionProviders?.length ? options.executionProviders : ['cpu'];
-  return {
-    graphs: files.graphs,
-    tokenizer: files.tokenizer,
-    tokenizerConfig: files.tokenizerConfig,
-    config: files.config,
-    executionProviders: providers.map((p) => p.toLowerCase()),
-    threads: options.threads,
-    textCacheSize: options.textCacheSize ?? 256,
-  };
-}
-
-export class Sam3Engine {
-  private constructor(
-    readonly files: ModelFiles,
-    readonly modelId: string,
-    readonly info: ModelInfo,
-    /** The inference host; exposed for diagnostics and fault tests. */
-    readonly host: InferenceHost,
-    private readonly limits: { maxPixels?: number; maxBytes?: number },
-  ) {}
-
-  /** Checks the model folder against the contract and loads it in a new inference host. */
-  static async load(options: EngineOptions): Promise<Sam3Engine> {
+export class Sam3Engine extends RedactionEngine {
+  /** Checks the model folder against the contract and loads it; throws when it cannot be loaded. */
+  static override async load(options: EngineOptions): Promise<Sam3Engine> {
     if (!options || typeof options.modelDir !== 'string' || !options.modelDir) {
       throw new TypeError('Sam3Engine.load needs { modelDir }: the folder holding the SAM 3 ONNX files');
     }
-    const files = await resolveModelFiles(options.modelDir, options.variant);
-    const host = new InferenceHost({ sam3: sam3LoadSpec(files, options) });
-    try {
-      const [info, modelId] = await Promise.all([host.start(), fingerprintModel(files)]);
-      if (!info.sam3) throw new Error('the inference host did not report the SAM 3 model it loaded');
-      return new Sam3Engine(files, modelId, info.sam3, host, { maxPixels: options.maxPixels, maxBytes: options.maxBytes });
-    } catch (err) {
-      await host.close();
-      throw err;
+    // A folder that does not match the contract throws its ModelFolderError here, as it always has.
+    await resolveModelFiles(options.modelDir, options.variant);
+    const engine = await super.load({ ...options, textModels: false });
+    // load() makes an instance of the class it is called on.
+    if (!(engine instanceof Sam3Engine)) throw new TypeError('Sam3Engine.load made another kind of engine');
+    if (!engine.sam3) {
+      await engine.close();
+      throw new Error(engine.capabilities().sam3Reason ?? 'the SAM 3 model could not be loaded');
     }
+    return engine;
   }
 
-  async segment(image: ImageInput, prompts: Prompt[] | string, options: SegmentOptions = {}): Promise<SegmentResult> {
-    const t0 = performance.now();
-    const specs = parsePrompts(prompts, options.threshold ?? DEFAULT_THRESHOLD);
-    const views = await decodeViews(image, this.limits);
-    const decodeMs = performance.now() - t0;
-    const runs = [];
-    for (const view of views) runs.push(await runSam3(this.host, this.info.imageSize, view, specs, options.tiles));
-    const timings = { ...runs[0].timings };
-    for (const r of runs.slice(1)) for (const k of Object.keys(timings) as Array<keyof typeof timings>) timings[k] += r.timings[k];
-    return {
-      width: views[0].width,
-      height: views[0].height,
-      instances: mergeViews(runs.map((r) => r.instances)),
-      timings: { ...timings, decodeMs, totalMs: performance.now() - t0 },
-    };
+  private get loadedSam3(): NonNullable<RedactionEngine['sam3']> {
+    const s = this.sam3;
+    if (!s) throw new Error('the SAM 3 model is not loaded');
+    return s;
   }
 
-  async close(): Promise<void> {
-    await this.host.close();
+  get files(): ModelFiles {
+    return this.loadedSam3.files;
+  }
+
+  get modelId(): string {
+    return this.loadedSam3.modelId;
+  }
+
+  get info(): ModelInfo {
+    return this.loadedSam3.info;
   }
 }

@@ -4,7 +4,7 @@
  * download failed, 2 for a command line it does not understand.
  */
 import * as path from 'node:path';
-import { resolveModelDir } from '../nodes/lib/model-dir';
+import { resolveModelDir } from './model-dir';
 import { fetchModel } from './fetch';
 import { formatInfo, formatVerify } from './format';
 import { HubSource, isRepoId } from './hub-source';
@@ -37,7 +37,9 @@ export interface CliIo {
   cwd: string;
 }
 
-class UsageError extends Error {}
+class UsageError extends Error {
+  readonly code = 'USAGE';
+}
 
 interface Parsed {
   command: string;

@@ -1,5 +1,5 @@
 /** Plain-text renderings of a folder check, for `sam3-model verify` and `sam3-model info`. */
-import type { ValueInfo } from '../engine/contract';
+import type { ValueInfo } from '../engine';
 import { formatBytes } from './progress';
 import { variantLabel, type VerifyResult } from './report';
 

@@ -3,7 +3,7 @@
  * split the engine runs: a user who downloaded the wrong thing should learn
  * that, not just read "missing vision-encoder.onnx".
  */
-import { GRAPH_STEMS } from '../engine/model-folder';
+import { GRAPH_STEMS } from '../engine';
 
 export function layoutHints(names: string[], subfolders: string[]): string[] {
   const has = (n: string): boolean => names.includes(n);

@@ -7,8 +7,8 @@
  */
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { CONTRACT, checkValues, type ValueInfo } from '../engine/contract';
-import { GRAPH_STEMS, type GraphKey } from '../engine/model-folder';
+import { CONTRACT, checkValues, type ValueInfo } from '../engine';
+import { GRAPH_STEMS, type GraphKey } from '../engine';
 
 function infos(values: readonly ort.InferenceSession.ValueMetadata[]): ValueInfo[] {
   return values.map((v) => (v.isTensor ? { name: v.name, type: v.type, shape: v.shape } : { name: v.name, shape: [] }));

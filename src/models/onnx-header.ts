@@ -6,7 +6,7 @@
  * the editor's "Check folder" button must not do inside Node-RED.
  */
 import { promises as fs } from 'node:fs';
-import type { ValueInfo } from '../engine/contract';
+import type { ValueInfo } from '../engine';
 
 export interface ExternalDataRef {
   /** The file name as written in the graph, relative to the graph's folder. */
@@ -26,6 +26,7 @@ export interface OnnxHeader {
 }
 
 export class OnnxReadError extends Error {
+  readonly code = 'ONNX_UNREADABLE';
   constructor(message: string) {
     super(message);
     this.name = 'OnnxReadError';

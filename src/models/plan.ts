@@ -5,7 +5,7 @@
  * offers four precisions is 8 GB; a user wants one of them.
  */
 import * as path from 'node:path';
-import { GRAPH_STEMS, variantsIn } from '../engine/model-folder';
+import { GRAPH_STEMS, variantsIn } from '../engine';
 import { layoutHints } from './layout-hints';
 import { FetchError, type ListedFile } from './source';
 import { variantLabel } from './report';

@@ -3,8 +3,8 @@
  * CLI (`sam3-model verify|info`), `fetch` (which checks before installing) and
  * the editor's "Check folder" button.
  */
-import type { ValueInfo } from '../engine/contract';
-import type { GraphKey } from '../engine/model-folder';
+import type { ValueInfo } from '../engine';
+import type { GraphKey } from '../engine';
 
 export interface ExternalDataReport {
   file: string;

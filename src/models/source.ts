@@ -28,6 +28,7 @@ export interface ModelSource {
 
 /** An error whose message is the whole story for the user: the CLI prints it as it is. */
 export class FetchError extends Error {
+  readonly code: string = 'FETCH_FAILED';
   constructor(message: string) {
     super(message);
     this.name = 'FetchError';
@@ -36,6 +37,7 @@ export class FetchError extends Error {
 
 /** A failure worth trying again (network drop, stall, 5xx): the partial file stays for the next try. */
 export class RetryableError extends Error {
+  readonly code = 'FETCH_RETRYABLE';
   constructor(message: string) {
     super(message);
     this.name = 'RetryableError';

@@ -9,7 +9,7 @@
  * size). `sam3-model manifest DIR` writes both files for a folder to publish.
  */
 import { normaliseHex, type Checksum } from './checksum';
-import { GRAPH_STEMS } from '../engine/model-folder';
+import { GRAPH_STEMS } from '../engine';
 import { causeOf, FetchError, getJson, type ListedFile, type ModelSource } from './source';
 
 export const MANIFEST = 'manifest.json';

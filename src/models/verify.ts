@@ -6,8 +6,8 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { CONTRACT, checkValues, fixedDim, type ValueInfo } from '../engine/contract';
-import { GRAPH_STEMS, MODEL_HELP, ModelFolderError, resolveModelFiles, variantsIn, type GraphKey } from '../engine/model-folder';
+import { CONTRACT, checkValues, fixedDim, type ValueInfo } from '../engine';
+import { GRAPH_STEMS, MODEL_HELP, ModelFolderError, resolveModelFiles, variantsIn, type GraphKey } from '../engine';
 import { layoutHints } from './layout-hints';
 import { checkLoads } from './load-check';
 import { OnnxReadError, readOnnxHeader, type OnnxHeader } from './onnx-header';

@@ -15,6 +15,7 @@ import { ThrottledStatus } from './lib/throttled-status';
 import { assertIllegible, type VerificationResult } from '../engine';
 import type { Sam3ModelNode } from './lib/sam3-model-node';
 import { claimOf } from './lib/claim-of';
+import { codeOf, failMessage, nodeError } from './lib/errors';
 import { imageLimits } from './lib/image-limits';
 import { naming, readImageBytes } from '../common/image-source';
 
@@ -52,6 +53,8 @@ type BlurMsg = NodeMessageInFlow & {
 };
 
 const MODES: RedactMode[] = ['blur', 'pixelate', 'fill'];
+/** Errors that are no fault of the detections: the image itself is refused, so there is nothing to hide. */
+const REFUSALS = new Set(['PATH_NOT_ALLOWED', 'CLAIM_ENDED']);
 
 /** A strength set by hand, or undefined (blank, 0) for the automatic one. */
 function positiveOrUndefined(v: string | number | undefined): number | undefined {
@@ -92,7 +95,7 @@ export = function register(RED: NodeAPI): void {
 
     /** The verification pass: fails (StillLegibleError) when the recogniser still reads a redacted line. */
     const verify = async (original: ImageInput, result: RedactResult, instances: Instance[]): Promise<VerificationResult> => {
-      if (!verifier) throw new Error(RED._('mask-blur.errors.no-verifier'));
+      if (!verifier) throw nodeError(RED, 'CONFIG_INVALID', 'mask-blur.errors.no-verifier');
       const check = await verifier.shared.run((engine) => engine.verifyRedaction(original, result.image as ImageInput, instances));
       assertIllegible(check);
       return check;
@@ -105,7 +108,7 @@ export = function register(RED: NodeAPI): void {
       let image: unknown;
       try {
         image = readProperty(RED, node, msg, property, propertyType);
-        if (image === undefined || image === null) throw new Error(RED._('mask-blur.errors.no-image', { property: `${propertyType}.${property}` }));
+        if (image === undefined || image === null) throw nodeError(RED, 'INPUT_MISSING', 'mask-blur.errors.no-image', { property: `${propertyType}.${property}` });
       } catch (err) {
         done(err as Error);
         return;
@@ -124,7 +127,7 @@ export = function register(RED: NodeAPI): void {
         const target = await confinePath('msg.outputPath', msg.outputPath, roots);
         // Never over the original: the path given, or the one sam3-segment read the bytes from.
         const source = typeof input === 'string' ? input : typeof msg.filename === 'string' ? msg.filename : undefined;
-        if (source && (await confinePath('image', source, [])) === target) throw new Error(RED._('mask-blur.errors.overwrite', { path: target }));
+        if (source && (await confinePath('image', source, [])) === target) throw nodeError(RED, 'OUTPUT_IS_INPUT', 'mask-blur.errors.overwrite', { path: target });
         // A claimed file's result goes to the claim's staging file; watch-folder publishes it with its audit.
         const staged = claim && path.resolve(msg.outputPath) === claim.output;
         await writeFileAtomic(staged ? claim.staging : target, encoded, { beforeRename: claim ? () => claim.assertLive() : undefined });
@@ -143,7 +146,8 @@ export = function register(RED: NodeAPI): void {
             throw naming(err, file);
           });
         } catch (err) {
-          if ((err as Error).name === 'PathNotAllowedError' || !redactAllOnInvalid) throw err;
+          // Only detections that cannot be used fall back to hiding the whole image; refusals stand.
+          if (!redactAllOnInvalid || REFUSALS.has(codeOf(err))) throw err;
           // Fail closed: the detections could not be used, so nothing of the image is shown.
           reason = (err as Error).message;
           node.warn(RED._('mask-blur.warn.whole-image', { reason }));
@@ -182,8 +186,7 @@ export = function register(RED: NodeAPI): void {
         (err: Error) => {
           release?.();
           if (claim && !claim.live) return done();
-          status.now({ fill: 'red', shape: 'ring', text: RED._('mask-blur.status.error') });
-          done(err);
+          failMessage(RED, 'mask-blur', err, done, (s) => status.now(s));
         },
       );
     });

@@ -6,7 +6,7 @@ import type { NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
 import { DEFAULT_THRESHOLD } from '../engine';
 import { verifyModelFolder } from '../models/verify';
-import { resolveModelDir } from './lib/model-dir';
+import { resolveModelDir } from '../models/model-dir';
 import { imageLimits } from './lib/image-limits';
 import { numberField } from './lib/properties';
 import { DEFAULT_LIMITS, SharedEngine } from './lib/shared-engine';

@@ -14,6 +14,8 @@ import { rootsFromSettings } from './lib/allowed-roots';
 import type { Sam3ModelNode } from './lib/sam3-model-node';
 import { VideoFrames } from './lib/video-frames';
 import { claimOf } from './lib/claim-of';
+import { failMessage, nodeError } from './lib/errors';
+import { CodedError } from '../common/coded-error';
 import { imageLimits } from './lib/image-limits';
 import { naming, readImageBytes } from '../common/image-source';
 import { videoJobs, type FrameParts, type VideoJob } from './lib/video-jobs';
@@ -48,16 +50,17 @@ function promptsFor(msg: SegmentMsg, own: Prompt[]): Prompt[] | string | undefin
   const p = msg.prompt;
   if (p === undefined || p === null || (typeof p === 'string' && !p.trim())) return own.length ? own : undefined;
   if (typeof p === 'string' || Array.isArray(p)) return p as Prompt[] | string;
-  throw new TypeError('msg.prompt must be a string like "face, license plate" or an array of prompts');
+  throw new CodedError('PROMPT_INVALID', 'msg.prompt must be a string like "face, license plate" or an array of prompts');
 }
 
 /** Which model answered each prompt, and their identities: the audit trail's model identity. */
 function modelsUsed(engine: RedactionEngine, backends: Record<string, string>): { modelId?: string; models: Record<string, string> } {
-  const used = new Set(Object.values(backends));
   const models: Record<string, string> = {};
-  if (used.has('sam3') && engine.sam3) models.sam3 = engine.sam3.modelId;
-  if (used.has('ocr') && engine.text) models.ocr = engine.text.modelId;
-  return { modelId: models.sam3 ?? models.ocr, models };
+  for (const name of new Set(Object.values(backends))) {
+    const id = engine.backend(name)?.modelId;
+    if (id) models[name] = id;
+  }
+  return { modelId: models.sam3 ?? Object.values(models)[0], models };
 }
 
 function promptList(prompts: Prompt[] | string): Prompt[] {
@@ -129,6 +132,7 @@ export = function register(RED: NodeAPI): void {
       stride,
       sceneCut: numberField(config.sceneCut, 30),
       onDetectionError: config.onDetectionError === 'fail' ? 'fail' : 'redact',
+      words: (key, params) => RED._(key, params),
     });
     const textBackend = config.textBackend || 'auto';
     /** One engine call, counted in the status. Prompts left undefined are the installed models' defaults. */
@@ -153,16 +157,13 @@ export = function register(RED: NodeAPI): void {
     };
 
     node.on('input', (msg: SegmentMsg, send, done) => {
-      if (!model) {
-        done(new Error(RED._('sam3-segment.errors.no-model')));
-        return;
-      }
+      if (!model) return done(nodeError(RED, 'CONFIG_INVALID', 'sam3-segment.errors.no-model'));
       let image: unknown;
       let prompts: Prompt[] | string | undefined;
       try {
         image = readProperty(RED, node, msg, property, propertyType);
         prompts = promptsFor(msg, own);
-        if (image === undefined || image === null) throw new Error(RED._('sam3-segment.errors.no-image', { property: `${propertyType}.${property}` }));
+        if (image === undefined || image === null) throw nodeError(RED, 'INPUT_MISSING', 'sam3-segment.errors.no-image', { property: `${propertyType}.${property}` });
       } catch (err) {
         done(err as Error);
         return;
@@ -170,7 +171,8 @@ export = function register(RED: NodeAPI): void {
       const parts = (msg as { parts?: FrameParts }).parts;
       const job = parts?.type === 'video' ? videoJobs.get(parts.id) : undefined;
       if (parts?.type === 'video') {
-        if (!job) return done(); // its job already failed or was stopped: the frame goes nowhere
+        // A frame of a job that ended goes nowhere (its end was reported); one of a job never seen is an error.
+        if (!job) return videoJobs.hasEnded(parts.id) ? done() : done(nodeError(RED, 'UNKNOWN_JOB', 'sam3-segment.errors.unknown-job', { index: parts.index, id: String(parts.id) }));
         const frame = image as RawFrame;
         const framePrompts = prompts;
         video.push(job, parts, {
@@ -243,7 +245,7 @@ export = function register(RED: NodeAPI): void {
         (err: Error) => {
           release?.();
           if (claim && !claim.live) return done();
-          done(err);
+          failMessage(RED, 'sam3-segment', err, done, (s) => status.now(s));
         },
       );
     });

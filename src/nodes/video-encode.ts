@@ -10,6 +10,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'nod
 import type { Instance, RawFrame } from '../common/types';
 import { createFrameWriter, type FrameWriter, type OutputFormat } from '../video';
 import { numberField } from './lib/properties';
+import { errorStatus, nodeError } from './lib/errors';
 import { ThrottledStatus } from './lib/throttled-status';
 import { videoJobs, type FrameFacts, type FrameParts, type VideoJob } from './lib/video-jobs';
 
@@ -69,7 +70,7 @@ export = function register(RED: NodeAPI): void {
       const release = job.claim?.hold();
       const writer = (async () => {
         // Never write over the original.
-        if (path.resolve(output) === path.resolve(job.source)) throw new Error(`video-encode: output ${output} is the source video itself`);
+        if (path.resolve(output) === path.resolve(job.source)) throw nodeError(RED, 'OUTPUT_IS_INPUT', 'video-encode.errors.output-is-source', { output });
         await fs.mkdir(path.dirname(output), { recursive: true });
         return createFrameWriter({
           output: claim ? claim.staging : output,
@@ -167,13 +168,11 @@ export = function register(RED: NodeAPI): void {
       const job = videoJobs.get(msg.parts?.id);
       // A frame still on its way when its job ended: the job's end was reported already.
       if (!job && videoJobs.hasEnded(msg.parts?.id)) return done();
-      if (!job || msg.parts?.type !== 'video' || typeof msg.parts.index !== 'number') {
-        done(new Error(RED._('video-encode.errors.not-a-frame')));
-        return;
-      }
+      if (msg.parts?.type !== 'video' || typeof msg.parts.index !== 'number') return done(nodeError(RED, 'NOT_A_FRAME', 'video-encode.errors.not-a-frame'));
+      if (!job) return done(nodeError(RED, 'UNKNOWN_JOB', 'video-encode.errors.unknown-job', { index: msg.parts.index, id: String(msg.parts.id) }));
       if (job.failure) return done();
       if (requireRedaction && !msg.redaction) {
-        const err = new Error(RED._('video-encode.errors.unredacted', { index: msg.parts.index }));
+        const err = nodeError(RED, 'FRAME_UNREDACTED', 'video-encode.errors.unredacted', { index: msg.parts.index });
         job.fail(err);
         return job.claimReport() ? done(err) : done();
       }
@@ -181,7 +180,7 @@ export = function register(RED: NodeAPI): void {
       state.held.set(msg.parts.index, { msg, done });
       state.last = msg;
       pump(state, send as (m: NodeMessage) => void).catch((err: Error) => {
-        status.now({ fill: 'red', shape: 'ring', text: RED._('video-encode.status.error') });
+        status.now(errorStatus(RED, 'video-encode', err));
         if (job.claimReport()) node.error(err, msg);
       });
     });
@@ -189,7 +188,7 @@ export = function register(RED: NodeAPI): void {
     node.on('close', (_removed: boolean, done: () => void) => {
       status.stop();
       const writers = [...states.values()].map((s) => {
-        s.job.fail(new Error(`video ${s.job.source}: the flow was stopped`));
+        s.job.fail(nodeError(RED, 'FLOW_STOPPED', 'video-encode.errors.stopped', { source: s.job.source }));
         return s.writer.then((w) => w.abort());
       });
       void Promise.allSettled(writers).then(() => done());

@@ -12,6 +12,7 @@ import { confinePath } from '../common/path-guard';
 import { rootsFromSettings } from './lib/allowed-roots';
 import { videoJobs, type FrameFacts, type FrameParts, type VideoJob } from './lib/video-jobs';
 import { claimOf } from './lib/claim-of';
+import { failMessage, nodeError } from './lib/errors';
 import { imageLimits } from './lib/image-limits';
 import type { LiveClaim } from '../watch/live-claims';
 
@@ -36,9 +37,9 @@ const MB = 1024 * 1024;
  */
 const READ_AHEAD = 3;
 
-function sourcePath(msg: SplitMsg): string {
+function sourcePath(RED: NodeAPI, msg: SplitMsg): string {
   const p = typeof msg.payload === 'string' && msg.payload.trim() ? msg.payload : msg.filename;
-  if (typeof p !== 'string' || !p.trim()) throw new TypeError('video-split needs a video file path in msg.payload or msg.filename');
+  if (typeof p !== 'string' || !p.trim()) throw nodeError(RED, 'INPUT_MISSING', 'video-split.errors.no-path');
   return path.resolve(p.trim());
 }
 
@@ -56,18 +57,18 @@ export = function register(RED: NodeAPI): void {
     let lastProgressAt = 0;
 
     async function split(msg: SplitMsg, send: (m: Array<NodeMessage | null>) => void, claim: LiveClaim | undefined): Promise<void> {
-      const file = await confinePath('video', sourcePath(msg), roots);
+      const file = await confinePath('video', sourcePath(RED, msg), roots);
       const outputPath = typeof msg.outputPath === 'string' && msg.outputPath ? await confinePath('msg.outputPath', msg.outputPath, roots) : undefined;
       const info = await probeVideo(file);
       const pixels = info.width * info.height;
-      if (pixels > limits.maxPixels) throw new Error(RED._('video-split.errors.too-many-pixels', { file, width: info.width, height: info.height, max: limits.maxPixels }));
+      if (pixels > limits.maxPixels) throw nodeError(RED, 'IMAGE_TOO_MANY_PIXELS', 'video-split.errors.too-many-pixels', { file, width: info.width, height: info.height, max: limits.maxPixels });
       // The window in frames is what the memory budget holds, at most the frames asked for; the
       // budget also pays for the frames the reader holds ahead of the window.
       const frameBytes = pixels * 3;
       const fits = Math.floor(windowBytes / frameBytes) - READ_AHEAD;
       if (fits < 2) {
         const needed = Math.ceil(((2 + READ_AHEAD) * frameBytes) / MB);
-        throw new Error(RED._('video-split.errors.budget', { width: info.width, height: info.height, frame: (frameBytes / MB).toFixed(1), needed, budget: Math.round(windowBytes / MB) }));
+        throw nodeError(RED, 'WINDOW_TOO_SMALL', 'video-split.errors.budget', { width: info.width, height: info.height, frame: (frameBytes / MB).toFixed(1), needed, budget: Math.round(windowBytes / MB) });
       }
       const job = videoJobs.create({
         id: RED.util.generateId(),
@@ -83,7 +84,7 @@ export = function register(RED: NodeAPI): void {
       // The claim ended early (time-out, the flow stopped): the job stops, and says nothing, the intake reports it.
       const onAbort = (): void => {
         job.claimReport();
-        job.fail(new Error(`video ${file}: ${(claim?.signal.reason as Error | undefined)?.message ?? 'its claim ended'}`));
+        job.fail(nodeError(RED, 'CLAIM_ENDED', 'video-split.errors.claim-ended', { file, reason: (claim?.signal.reason as Error | undefined)?.message ?? '' }));
       };
       claim?.signal.addEventListener('abort', onAbort, { once: true });
       if (claim?.signal.aborted) onAbort();
@@ -98,11 +99,11 @@ export = function register(RED: NodeAPI): void {
         delete base._msgid;
         const total = info.frameCount;
         let current: VideoFrame | null = await reader.read();
-        if (!current) throw new Error(`video ${file} has no frames`);
+        if (!current) throw nodeError(RED, 'VIDEO_NOT_A_VIDEO', 'video-split.errors.no-frames', { file });
         while (current) {
           // One frame of look-ahead tells whether this one is the last.
           const next: VideoFrame | null = await reader.read();
-          await job.waitForRoom(stallMs);
+          await job.waitForRoom(stallMs, (inFlight) => nodeError(RED, 'VIDEO_STALLED', 'video-split.errors.stalled', { source: file, seconds: Math.round(stallMs / 1000), inFlight }));
           const parts: FrameParts = { id: job.id, index: current.index, type: 'video' };
           if (!next) {
             parts.count = current.index + 1;
@@ -147,17 +148,14 @@ export = function register(RED: NodeAPI): void {
       const release = claim?.hold();
       split(msg, send as (m: Array<NodeMessage | null>) => void, claim).finally(() => release?.()).then(
         () => done(),
-        (err: Error) => {
-          status.now({ fill: 'red', shape: 'ring', text: RED._('video-split.status.error') });
-          done(err);
-        },
+        (err: Error) => failMessage(RED, 'video-split', err, done, (s) => status.now(s)),
       );
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
       status.stop();
       const closing = [...running].map(([job, reader]) => {
-        job.fail(new Error(`video ${job.source}: the flow was stopped`));
+        job.fail(nodeError(RED, 'FLOW_STOPPED', 'video-split.errors.stopped', { source: job.source }));
         // The Catch nodes are stopping too: a job cut short by a stop or a redeploy is reported in the log.
         if (job.claimReport()) node.error(job.failure?.message ?? 'the flow was stopped');
         return reader?.close();

@@ -17,6 +17,7 @@ import type { Source } from './decode';
 import { applyOutput, chooseOutput } from './formats';
 import type { Frame } from './frame';
 import { exifThumbnail, keepWithoutPreviews, stripXmpThumbnails } from './thumbnails';
+import { CodedError } from '../common/coded-error';
 
 export interface Encoded {
   image: Buffer | RawFrame;
@@ -55,12 +56,12 @@ async function assertNoPreviews(out: Buffer): Promise<void> {
     const t = exifThumbnail(tiff);
     // An IFD1 without image bytes (spans beyond the directory) is harmless.
     if (t !== null && (t === 'unknown' || t.spans.length > 1)) {
-      throw new Error('redacted image would still carry an EXIF thumbnail; refusing to output it');
+      throw new CodedError('PREVIEW_LEFT', 'redacted image would still carry an EXIF thumbnail; refusing to output it');
     }
   }
   if (m.xmp) {
     const text = m.xmp.toString('utf8');
-    if (stripXmpThumbnails(text) !== text) throw new Error('redacted image would still carry an XMP thumbnail; refusing to output it');
+    if (stripXmpThumbnails(text) !== text) throw new CodedError('PREVIEW_LEFT', 'redacted image would still carry an XMP thumbnail; refusing to output it');
   }
 }
 

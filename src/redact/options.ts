@@ -4,6 +4,7 @@
  * fixed from the error text alone.
  */
 import type { RedactMode, RedactOptions } from './types';
+import { CodedError } from '../common/coded-error';
 
 export interface ResolvedOptions {
   mode: RedactMode;
@@ -37,7 +38,7 @@ function num(name: string, v: unknown, dflt: number, min: number, max = Infinity
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
     const range = min === -Infinity ? 'finite number' : max === Infinity ? `number >= ${min}` : `number in ${min}..${max}`;
-    throw new Error(`redact option ${name} must be a ${range}, got ${describe(v)}`);
+    throw new CodedError('OPTION_INVALID', `redact option ${name} must be a ${range}, got ${describe(v)}`);
   }
   return v;
 }
@@ -45,35 +46,35 @@ function num(name: string, v: unknown, dflt: number, min: number, max = Infinity
 function positiveOrNull(name: string, v: unknown): number | null {
   if (v === undefined || v === null) return null;
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new Error(`redact option ${name} must be a number > 0, got ${describe(v)}`);
+    throw new CodedError('OPTION_INVALID', `redact option ${name} must be a number > 0, got ${describe(v)}`);
   }
   return v;
 }
 
 function bool(name: string, v: unknown): boolean {
   if (v === undefined) return false;
-  if (typeof v !== 'boolean') throw new Error(`redact option ${name} must be true or false, got ${describe(v)}`);
+  if (typeof v !== 'boolean') throw new CodedError('OPTION_INVALID', `redact option ${name} must be true or false, got ${describe(v)}`);
   return v;
 }
 
 /** '#rgb' or '#rrggbb' to [r, g, b]. */
 export function parseColour(v: unknown): [number, number, number] {
   const m = typeof v === 'string' ? /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(v.trim()) : null;
-  if (!m) throw new Error(`redact option fillColor must be '#rgb' or '#rrggbb', got ${describe(v)}`);
+  if (!m) throw new CodedError('OPTION_INVALID', `redact option fillColor must be '#rgb' or '#rrggbb', got ${describe(v)}`);
   const hex = m[1].length === 3 ? m[1].replace(/./g, '$&$&') : m[1];
   return [0, 2, 4].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number];
 }
 
 export function resolveOptions(o: RedactOptions = {}): ResolvedOptions {
-  if (o === null || typeof o !== 'object') throw new Error(`redact options must be an object, got ${describe(o)}`);
+  if (o === null || typeof o !== 'object') throw new CodedError('OPTION_INVALID', `redact options must be an object, got ${describe(o)}`);
   const mode = o.mode ?? 'blur';
-  if (!MODES.includes(mode)) throw new Error(`redact option mode must be one of ${MODES.join(', ')}, got ${describe(mode)}`);
+  if (!MODES.includes(mode)) throw new CodedError('OPTION_INVALID', `redact option mode must be one of ${MODES.join(', ')}, got ${describe(mode)}`);
   const cover = o.cover ?? 'mask';
-  if (cover !== 'mask' && cover !== 'box') throw new Error(`redact option cover must be 'mask' or 'box', got ${describe(cover)}`);
+  if (cover !== 'mask' && cover !== 'box') throw new CodedError('OPTION_INVALID', `redact option cover must be 'mask' or 'box', got ${describe(cover)}`);
   let labels: Set<string> | null = null;
   if (o.labels !== undefined && o.labels !== null) {
     if (!Array.isArray(o.labels) || !o.labels.every((l) => typeof l === 'string')) {
-      throw new Error(`redact option labels must be an array of strings, got ${describe(o.labels)}`);
+      throw new CodedError('OPTION_INVALID', `redact option labels must be an array of strings, got ${describe(o.labels)}`);
     }
     labels = new Set(o.labels);
   }

@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { VideoError } from './errors';
 
 export type BinaryName = 'ffmpeg' | 'ffprobe';
 export type BinarySource = 'option' | 'env' | 'path' | 'npm';
@@ -76,14 +77,14 @@ export function resolveBinary(name: BinaryName, options: BinaryOptions = {}): Re
   const explicit = name === 'ffmpeg' ? options.ffmpegPath : options.ffprobePath;
   if (explicit) {
     if (!isExecutableFile(explicit)) {
-      throw new Error(`${name} path "${explicit}" (from options) is not an executable file`);
+      throw new VideoError('FFMPEG_MISSING', `${name} path "${explicit}" (from options) is not an executable file`);
     }
     return { path: explicit, source: 'option' };
   }
   const fromEnv = env[ENV_VAR[name]];
   if (fromEnv) {
     if (!isExecutableFile(fromEnv)) {
-      throw new Error(`${name} path "${fromEnv}" (from ${ENV_VAR[name]}) is not an executable file`);
+      throw new VideoError('FFMPEG_MISSING', `${name} path "${fromEnv}" (from ${ENV_VAR[name]}) is not an executable file`);
     }
     return { path: fromEnv, source: 'env' };
   }
@@ -91,7 +92,8 @@ export function resolveBinary(name: BinaryName, options: BinaryOptions = {}): Re
   if (onPath) return { path: onPath, source: 'path' };
   const npm = options.noNpmFallback ? undefined : fromNpm(name);
   if (npm) return { path: npm, source: 'npm' };
-  throw new Error(
+  throw new VideoError(
+    'FFMPEG_MISSING',
     `${name} not found: set ${ENV_VAR[name]}, install ${name} on PATH, ` +
       `or install the optional package ${NPM_PACKAGE[name]}`,
   );

@@ -26,6 +26,7 @@ import { localSocketPair, SocketFrameChannel, StreamFrameChannel, type ChannelCa
 import { ffmpegFeatures, spawnFfmpeg, spawnFfmpegToSocket, stopProcess, TextTail, type BinaryOptions } from './ffmpeg';
 import { parseRational, probeVideo } from './probe';
 import type { VideoFrame, VideoInfo } from './types';
+import { VideoError } from './errors';
 
 /** Frame buffers kept for reuse; beyond this they are left to the garbage collector. */
 const MAX_FREE_FRAMES = 16;
@@ -181,7 +182,7 @@ export class FrameReader implements AsyncIterable<VideoFrame> {
 
   static async open(file: string, options: FrameReaderOptions = {}): Promise<FrameReader> {
     const info = options.info ?? (await probeVideo(file, { ...options, scanPackets: false }));
-    if (!info.hasVideo) throw new Error(`"${file}" has no video stream`);
+    if (!info.hasVideo) throw new VideoError('VIDEO_NOT_A_VIDEO', `"${file}" has no video stream`);
     const { fpsMode } = await ffmpegFeatures(options);
     const reader = new FrameReader(file, info, options);
     await reader.launch(readerArgs(file, info, fpsMode), options);
@@ -236,7 +237,7 @@ export class FrameReader implements AsyncIterable<VideoFrame> {
         ? `killed by ${this.exit.signal}`
         : `exit code ${this.exit.code}`
       : 'still running';
-    return new Error(`Reading "${this.file}" failed: ${what} (ffmpeg ${status})${detail ? `:\n${detail}` : ''}`);
+    return new VideoError('VIDEO_DECODE_FAILED', `Reading "${this.file}" failed: ${what} (ffmpeg ${status})${detail ? `:\n${detail}` : ''}`);
   }
 
   private async waitForExit(): Promise<void> {
@@ -314,7 +315,7 @@ export class FrameReader implements AsyncIterable<VideoFrame> {
 
   /** The next frame, or null when the video has ended (or the reader was closed). */
   async read(): Promise<VideoFrame | null> {
-    if (this.reading) throw new Error('FrameReader.read() called again before the previous read finished');
+    if (this.reading) throw new VideoError('VIDEO_MISUSED', 'FrameReader.read() called again before the previous read finished');
     this.reading = true;
     try {
       const bytes = await this.readFrameBytes();

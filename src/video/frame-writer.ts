@@ -21,6 +21,7 @@ import { MKV_TICKS_PER_SECOND, mkvFramePrefix, mkvHeader } from './mkv-raw';
 import { fixMp4LastFrameDuration } from './mp4-last-frame';
 import { isVariableRate } from './probe';
 import type { AudioStreamInfo, VideoInfo } from './types';
+import { VideoError } from './errors';
 
 export type OutputFormat = 'mp4' | 'mov' | 'mkv';
 
@@ -84,7 +85,7 @@ export function formatFor(output: string, explicit?: OutputFormat): OutputFormat
   if (ext === '.mp4' || ext === '.m4v') return 'mp4';
   if (ext === '.mov') return 'mov';
   if (ext === '.mkv') return 'mkv';
-  throw new Error(`Cannot tell the container from "${output}": use .mp4, .m4v, .mov or .mkv, or set format`);
+  throw new VideoError('VIDEO_MISUSED', `Cannot tell the container from "${output}": use .mp4, .m4v, .mov or .mkv, or set format`);
 }
 
 /** "1/15360" -> "1:15360" for -enc_time_base; null when unusable. */
@@ -114,6 +115,7 @@ export function audioArgs(streams: AudioStreamInfo[], format: OutputFormat, warn
 /** A frame or timestamp the caller got wrong: that write fails, the writer goes on. */
 export class FrameInputError extends Error {
   override name = 'FrameInputError';
+  readonly code = 'FRAME_INVALID';
 }
 
 class FfmpegFrameWriter implements FrameWriter {
@@ -221,7 +223,7 @@ class FfmpegFrameWriter implements FrameWriter {
     this.exited = new Promise((resolve) => {
       proc.once('close', (code, signal) => resolve({ code, signal }));
       proc.once('error', (err) => {
-        this.fail(new Error(`Cannot start ffmpeg: ${err.message}`));
+        this.fail(new VideoError('VIDEO_ENCODE_FAILED', `Cannot start ffmpeg: ${err.message}`));
         resolve({ code: null, signal: null });
       });
     });
@@ -238,7 +240,7 @@ class FfmpegFrameWriter implements FrameWriter {
 
   private error(what: string): Error {
     const detail = this.stderr.lastLines(4);
-    return new Error(`Writing "${this.output}" failed: ${what}${detail ? `:\n${detail}` : ''}`);
+    return new VideoError('VIDEO_ENCODE_FAILED', `Writing "${this.output}" failed: ${what}${detail ? `:\n${detail}` : ''}`);
   }
 
   private fail(err: Error): void {
@@ -276,7 +278,7 @@ class FfmpegFrameWriter implements FrameWriter {
     const proc = this.proc;
     const stdin = proc?.stdin;
     const exited = this.exited;
-    if (!proc || !stdin || !exited) return Promise.reject(new Error('ffmpeg is not running'));
+    if (!proc || !stdin || !exited) return Promise.reject(new VideoError('VIDEO_ENCODE_FAILED', 'ffmpeg is not running'));
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const settle = (err?: Error | null): void => {
@@ -301,7 +303,7 @@ class FfmpegFrameWriter implements FrameWriter {
 
   write(frame: RawFrame, timestamp?: number): Promise<void> {
     const run = async (): Promise<void> => {
-      if (this.state !== 'open') throw new Error(`write() after ${this.state === 'aborted' ? 'abort()' : 'finish()'}`);
+      if (this.state !== 'open') throw new VideoError('VIDEO_MISUSED', `write() after ${this.state === 'aborted' ? 'abort()' : 'finish()'}`);
       if (this.failure) throw this.failure;
       this.checkFrame(frame);
       const i = this.framesWritten;
@@ -356,7 +358,7 @@ class FfmpegFrameWriter implements FrameWriter {
   }
 
   async finish(): Promise<FrameWriterResult> {
-    if (this.state !== 'open') throw new Error(`finish() after ${this.state === 'aborted' ? 'abort()' : 'finish()'}`);
+    if (this.state !== 'open') throw new VideoError('VIDEO_MISUSED', `finish() after ${this.state === 'aborted' ? 'abort()' : 'finish()'}`);
     await this.queue;
     if (this.failure) {
       await this.abort();
@@ -364,7 +366,7 @@ class FfmpegFrameWriter implements FrameWriter {
     }
     if (!this.proc || !this.exited || this.framesWritten === 0) {
       await this.abort();
-      throw new Error(`Writing "${this.output}" failed: no frames were written`);
+      throw new VideoError('VIDEO_ENCODE_FAILED', `Writing "${this.output}" failed: no frames were written`);
     }
     this.state = 'finishing';
     this.proc.stdin?.end();
@@ -387,7 +389,7 @@ class FfmpegFrameWriter implements FrameWriter {
     } catch (err) {
       this.state = 'failed';
       await removeQuietly(this.tempPath);
-      throw new Error(`Writing "${this.output}" failed: ${(err as Error).message}`);
+      throw new VideoError('VIDEO_ENCODE_FAILED', `Writing "${this.output}" failed: ${(err as Error).message}`);
     }
     this.state = 'done';
     return {
@@ -402,7 +404,7 @@ class FfmpegFrameWriter implements FrameWriter {
   async abort(): Promise<void> {
     if (this.state === 'done' || this.state === 'aborted') return;
     this.state = 'aborted';
-    this.fail(new Error(`Writing "${this.output}" was aborted`));
+    this.fail(new VideoError('VIDEO_ENCODE_FAILED', `Writing "${this.output}" was aborted`));
     if (this.proc) {
       this.proc.stdin?.destroy();
       await stopProcess(this.proc, this.options.killGraceMs ?? 2000);
@@ -421,19 +423,19 @@ async function removeQuietly(file: string): Promise<void> {
  */
 export async function createFrameWriter(options: FrameWriterOptions): Promise<FrameWriter> {
   const { source, output } = options;
-  if (!output) throw new Error('createFrameWriter: output path is required');
-  if (!source?.path || !source.hasVideo) throw new Error('createFrameWriter: source must be a probed video with its path');
-  if (!(source.width > 0 && source.height > 0)) throw new Error('createFrameWriter: source has no frame size');
+  if (!output) throw new VideoError('VIDEO_MISUSED', 'createFrameWriter: output path is required');
+  if (!source?.path || !source.hasVideo) throw new VideoError('VIDEO_MISUSED', 'createFrameWriter: source must be a probed video with its path');
+  if (!(source.width > 0 && source.height > 0)) throw new VideoError('VIDEO_MISUSED', 'createFrameWriter: source has no frame size');
   if (path.resolve(output) === path.resolve(source.path)) {
-    throw new Error(`createFrameWriter: output "${output}" would overwrite the source`);
+    throw new VideoError('VIDEO_MISUSED', `createFrameWriter: output "${output}" would overwrite the source`);
   }
   formatFor(output, options.format);
   const dir = path.dirname(path.resolve(output));
   const st = await fs.promises.stat(dir).catch(() => null);
-  if (!st?.isDirectory()) throw new Error(`createFrameWriter: output folder "${dir}" does not exist`);
+  if (!st?.isDirectory()) throw new VideoError('VIDEO_ENCODE_FAILED', `createFrameWriter: output folder "${dir}" does not exist`);
   const { fpsMode, encTimeBase } = await ffmpegFeatures(options);
   if (!encTimeBase) {
-    throw new Error('createFrameWriter: this ffmpeg has no -enc_time_base (needs ffmpeg 4.1 or newer)');
+    throw new VideoError('VIDEO_ENCODE_FAILED', 'createFrameWriter: this ffmpeg has no -enc_time_base (needs ffmpeg 4.1 or newer)');
   }
   return new FfmpegFrameWriter(options, fpsMode);
 }

@@ -11,4 +11,5 @@ export {
 } from './frame-writer';
 export { resolveBinary, resolveFfmpegPath, resolveFfprobePath, type BinaryOptions } from './ffmpeg-binaries';
 export { liveProcessIds } from './ffmpeg';
+export { VideoError, type VideoErrorCode } from './errors';
 export type { AudioStreamInfo, ColourInfo, Rotation, VideoFrame, VideoInfo } from './types';

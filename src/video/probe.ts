@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { runFfprobe, type BinaryOptions } from './ffmpeg';
 import type { AudioStreamInfo, Rotation, VideoInfo } from './types';
+import { VideoError } from './errors';
 
 /** The part of ffprobe's JSON that is read here. */
 interface ProbeStream {
@@ -118,11 +119,11 @@ async function scanVideoPackets(
     ['-v', 'error', '-select_streams', String(streamIndex), '-show_entries', 'packet=pts', '-of', 'csv=p=0', file],
     options,
   );
-  if (r.code !== 0) throw new Error(`Cannot read "${file}": ${describe(file, r.stderr)}`);
+  if (r.code !== 0) throw new VideoError('VIDEO_UNREADABLE', `Cannot read "${file}": ${describe(file, r.stderr)}`);
   // The demuxer reports missing sample data but still exits 0. A file that is
   // still being copied into a watched folder looks exactly like this.
   const partial = /^.*partial file.*$/m.exec(r.stderr);
-  if (partial) throw new Error(`Cannot read "${file}": the file is truncated (${partial[0].replace(/^\[[^\]]*\]\s*/, '')})`);
+  if (partial) throw new VideoError('VIDEO_UNREADABLE', `Cannot read "${file}": the file is truncated (${partial[0].replace(/^\[[^\]]*\]\s*/, '')})`);
   const pts: number[] = [];
   let count = 0;
   for (const line of r.stdout.split('\n')) {
@@ -141,23 +142,23 @@ export async function probeVideo(file: string, options: ProbeOptions = {}): Prom
     stat = await fs.promises.stat(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`Cannot read "${file}": ${code === 'ENOENT' ? 'no such file' : String(err)}`);
+    throw new VideoError('VIDEO_UNREADABLE', `Cannot read "${file}": ${code === 'ENOENT' ? 'no such file' : String(err)}`);
   }
-  if (!stat.isFile()) throw new Error(`Cannot read "${file}": not a regular file`);
-  if (stat.size === 0) throw new Error(`Cannot read "${file}": the file is empty`);
+  if (!stat.isFile()) throw new VideoError('VIDEO_UNREADABLE', `Cannot read "${file}": not a regular file`);
+  if (stat.size === 0) throw new VideoError('VIDEO_UNREADABLE', `Cannot read "${file}": the file is empty`);
 
   const r = await runFfprobe(['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file], options);
   if (r.code !== 0) {
-    throw new Error(`Cannot read "${file}" as a video: ${describe(file, r.stderr)}`);
+    throw new VideoError('VIDEO_NOT_A_VIDEO', `Cannot read "${file}" as a video: ${describe(file, r.stderr)}`);
   }
   let parsed: ProbeOutput;
   try {
     parsed = JSON.parse(r.stdout) as ProbeOutput;
   } catch {
-    throw new Error(`Cannot read "${file}" as a video: ffprobe gave unreadable output`);
+    throw new VideoError('VIDEO_NOT_A_VIDEO', `Cannot read "${file}" as a video: ffprobe gave unreadable output`);
   }
   const streams = parsed.streams ?? [];
-  if (streams.length === 0) throw new Error(`Cannot read "${file}" as a video: no media streams found`);
+  if (streams.length === 0) throw new VideoError('VIDEO_NOT_A_VIDEO', `Cannot read "${file}" as a video: no media streams found`);
 
   const audioStreams: AudioStreamInfo[] = streams
     .filter((s) => s.codec_type === 'audio')
@@ -197,12 +198,12 @@ export async function probeVideo(file: string, options: ProbeOptions = {}): Prom
       };
     }
     const kinds = [...new Set(streams.map((s) => s.codec_type ?? 'unknown'))].join(', ');
-    throw new Error(`"${file}" has no video stream (it has: ${kinds})`);
+    throw new VideoError('VIDEO_NOT_A_VIDEO', `"${file}" has no video stream (it has: ${kinds})`);
   }
   const codedWidth = video.width ?? 0;
   const codedHeight = video.height ?? 0;
   if (codedWidth <= 0 || codedHeight <= 0) {
-    throw new Error(`Cannot read "${file}" as a video: the video stream has no frame size (damaged or unsupported)`);
+    throw new VideoError('VIDEO_NOT_A_VIDEO', `Cannot read "${file}" as a video: the video stream has no frame size (damaged or unsupported)`);
   }
   const rotation = rotationOf(video);
   const sideways = rotation === 90 || rotation === 270;
@@ -226,7 +227,7 @@ export async function probeVideo(file: string, options: ProbeOptions = {}): Prom
 
   if (options.scanPackets !== false) {
     const scan = await scanVideoPackets(file, video.index, options);
-    if (scan.count === 0) throw new Error(`Cannot read "${file}" as a video: the video stream has no frames`);
+    if (scan.count === 0) throw new VideoError('VIDEO_NOT_A_VIDEO', `Cannot read "${file}" as a video: the video stream has no frames`);
     frameCount ??= scan.count;
     variableFrameRate = isVariableRate(scan.pts);
   }

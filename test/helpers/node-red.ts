@@ -44,8 +44,10 @@ const locales = path.resolve(__dirname, '..', '..', '..', 'nodes', 'locales', 'e
  * identity): the en-US catalog's text with __name__ filled in, so tests read
  * what a user reads. Other keys come back as they are.
  */
-function translate(key: string, params: Record<string, unknown> = {}): string {
+function translate(namespace: string, key: string, params: Record<string, unknown> = {}): string {
   const [file, ...rest] = key.split('.');
+  // Node-RED looks a node's keys up in that node's own catalog only.
+  if (file !== namespace) return key;
   let node: unknown;
   try {
     node = (JSON.parse(readFileSync(path.join(locales, `${file}.json`), 'utf8')) as Record<string, unknown>)[file];
@@ -59,7 +61,8 @@ function translate(key: string, params: Record<string, unknown> = {}): string {
 /** The compiled node modules, as Node-RED would load them (with this package's messages). */
 export function nodeModule(name: string): NodeModule {
   const mod = require(path.join(dist, `${name}.js`)) as NodeModule;
-  return (RED: unknown) => mod(new Proxy(RED as object, { get: (target, prop, receiver) => (prop === '_' ? translate : Reflect.get(target, prop, receiver)) }));
+  const _ = (key: string, params?: Record<string, unknown>): string => translate(name, key, params);
+  return (RED: unknown) => mod(new Proxy(RED as object, { get: (target, prop, receiver) => (prop === '_' ? _ : Reflect.get(target, prop, receiver)) }));
 }
 export function coreNode(file: string): NodeModule {
   return require(path.join(path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [runtimeDir] })), 'core', file)) as NodeModule;

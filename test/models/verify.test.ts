@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { GRAPH_STEMS } from '../../src/engine/model-folder';
+import { GRAPH_STEMS } from '../../src/engine/sam3/model-folder';
 import { readOnnxHeader } from '../../src/models/onnx-header';
 import { verifyModelFolder } from '../../src/models/verify';
 import { buildFixtureModel } from '../fixtures/fixture-model';

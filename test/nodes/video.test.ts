@@ -190,4 +190,29 @@ describe('video redaction: video-split -> sam3-segment -> mask-blur -> video-enc
     helper.getNode('splitter').receive({ payload: bogus });
     assert.match((await caught).error.message, /in\.mp4/);
   });
+
+  test('a frame of a video job this flow never started is an error (UNKNOWN_JOB) at sam3-segment and video-encode; a frame of an ended job ends silently', async () => {
+    const dir = tempDir();
+    const input = await makeClip(path.join(dir, 'in.mp4'), { duration: 1 });
+    await helper.load([...nodes, ...core], flow(modelDir));
+    const caught: Array<{ error: { message: string; code?: string; source: { id: string } } }> = [];
+    helper.getNode('caught').on('input', (m: (typeof caught)[number]) => caught.push(m));
+    const frame = { data: Buffer.alloc(160 * 120 * 3), width: 160, height: 120, channels: 3 };
+    for (const id of ['seg', 'encoder']) helper.getNode(id).receive({ payload: frame, parts: { id: 'never-started', index: 0, type: 'video' }, redaction: {} });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(caught.map((c) => [c.error.source.id, c.error.code]).sort(), [['encoder', 'UNKNOWN_JOB'], ['seg', 'UNKNOWN_JOB']]);
+    assert.match(caught[0].error.message, /belongs to video job never-started, which this flow never started/);
+
+    // A real job, then one of its frames again after it ended: no error.
+    let ended: string | undefined;
+    helper.getNode('seg').on('input', (m: { parts?: { id?: string } }) => (ended ??= m.parts?.id === 'never-started' ? undefined : m.parts?.id));
+    const out = nextMessage<Done>(helper.getNode('out'), 60_000);
+    helper.getNode('splitter').receive({ payload: input, outputPath: path.join(dir, 'out.mp4') });
+    await out;
+    assert.ok(ended, 'the job id seen on its frames');
+    caught.length = 0;
+    for (const id of ['seg', 'encoder']) helper.getNode(id).receive({ payload: frame, parts: { id: ended, index: 3, type: 'video' }, redaction: {} });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(caught, [], 'a late frame of an ended job is dropped without a word');
+  });
 });

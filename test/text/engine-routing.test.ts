@@ -90,6 +90,10 @@ describe('without SAM 3', () => {
         sam3Reason: 'no SAM 3 model folder was given',
         text: false,
         textReason: 'the text detector is turned off (textModels: false)',
+        backends: {
+          ocr: { loaded: false, reason: 'the text detector is turned off (textModels: false)', code: 'MODEL_TURNED_OFF' },
+          sam3: { loaded: false, reason: 'no SAM 3 model folder was given', code: 'MODEL_NOT_CONFIGURED' },
+        },
       });
       assert.equal(e.host.pid, undefined);
       await assert.rejects(e.segment(png, 'text'), isUnavailable('ocr', ['text'], /"text" needs the bundled text detector, which is not loaded/));
@@ -101,7 +105,7 @@ describe('without SAM 3', () => {
 
   test('a bad textBackend value is refused', () => {
     assert.throws(() => engine.route('text', 'tesseract' as 'ocr'), /textBackend must be 'auto', 'ocr' or 'sam3', got "tesseract"/);
-    assert.throws(() => engine.route([{ text: 'text', backend: 'paddle' as 'ocr' }]), /backend for "text" must be 'sam3' or 'ocr'/);
+    assert.throws(() => engine.route([{ text: 'text', backend: 'paddle' }]), /backend for "text" must be one of 'ocr', 'sam3', got "paddle"/);
   });
 });
 
@@ -118,8 +122,8 @@ describe('with SAM 3 and the text detector in one host', () => {
   after(async () => engine?.close());
 
   test('each prompt goes to its backend; one decode, one host', async () => {
-    assert.deepEqual(engine.capabilities(), { sam3: true, text: true });
-    assert.deepEqual(engine.host.models.sort(), ['sam3', 'text']);
+    assert.deepEqual(engine.capabilities(), { sam3: true, text: true, backends: { ocr: { loaded: true }, sam3: { loaded: true } } });
+    assert.deepEqual(engine.host.models.sort(), ['ocr', 'sam3']);
     const pid = engine.host.pid;
     const result = await engine.segment(png, 'red, text');
     assert.deepEqual(result.backends, { red: 'sam3', text: 'ocr' });

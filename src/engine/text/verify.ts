@@ -8,12 +8,13 @@
 import { rleToBoxMask } from '../../common/rle';
 import type { Instance } from '../../common/types';
 import type { DecodedImage } from '../image-input';
-import type { InferenceHost } from '../inference-host';
+import type { InferenceHost } from '../host/inference-host';
 import { isTextPrompt } from '../prompts';
 import { minAreaRect, rowEndCorners, type Point, type RotatedRect } from './geometry';
 import type { Turn } from './rec-crop';
 import { readingSimilarity } from './similarity';
-import type { RgbImage } from './text-protocol';
+import type { RgbImage, TextOps } from './protocol';
+import { CodedError } from '../../common/coded-error';
 
 export interface VerifyOptions {
   /** Labels whose instances are read (default: the text prompts, e.g. 'text', 'words'). */
@@ -54,6 +55,7 @@ export interface VerificationResult {
 }
 
 export class StillLegibleError extends Error {
+  readonly code = 'STILL_LEGIBLE';
   constructor(readonly legible: LegibleLine[]) {
     const lines = legible.map(
       (l) => `#${l.index} "${l.before}" still reads "${l.after}" (similarity ${l.similarity.toFixed(2)}, confidence ${l.confidence.toFixed(2)})`,
@@ -87,7 +89,7 @@ function turnsFor(r: RotatedRect): Turn[] {
 
 function ratio(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new RangeError(`verify option ${name} must be a number from 0 to 1, got ${String(v)}`);
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new CodedError('OPTION_INVALID', `verify option ${name} must be a number from 0 to 1, got ${String(v)}`);
   return v;
 }
 
@@ -100,7 +102,7 @@ export async function verifyLines(
 ): Promise<VerificationResult> {
   const t0 = performance.now();
   if (original.width !== redacted.width || original.height !== redacted.height) {
-    throw new Error(`cannot verify: the original is ${original.width}x${original.height} but the redacted image is ${redacted.width}x${redacted.height}`);
+    throw new CodedError('IMAGE_SIZE_MISMATCH', `cannot verify: the original is ${original.width}x${original.height} but the redacted image is ${redacted.width}x${redacted.height}`);
   }
   const maxSimilarity = ratio('maxSimilarity', options.maxSimilarity, 0.3);
   const minConfidence = ratio('minConfidence', options.minConfidence, 0.5);
@@ -112,11 +114,12 @@ export async function verifyLines(
 
   // The input is read in every plausible direction; the output the way the input read best.
   const rects = chosen.map(({ inst }) => lineRect(inst));
-  const first = await host.readText({ image: pixelsOf(original), crops: rects.map((rect) => ({ rect, turns: turnsFor(rect) })) });
-  const second = await host.readText({
+  const read = host.calls<TextOps>('ocr');
+  const first = await read.call('read', { image: pixelsOf(original), crops: rects.map((rect) => ({ rect, turns: turnsFor(rect) })) }, 'reading text');
+  const second = await read.call('read', {
     image: pixelsOf(redacted),
     crops: rects.map((rect, i) => ({ rect, turns: [first.readings[i].turn] })),
-  });
+  }, 'reading text');
 
   const lines: LineCheck[] = chosen.map(({ inst, index }, i) => {
     const before = first.readings[i], after = second.readings[i];

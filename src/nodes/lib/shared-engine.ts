@@ -6,6 +6,7 @@
  * Node-RED, so it is tested on its own.
  */
 import { RedactionEngine, type RedactionEngineOptions } from '../../engine';
+import { CodedError } from '../../common/coded-error';
 
 /**
  * 'ready': SAM 3 loaded (and the text detector, when installed);
@@ -32,7 +33,11 @@ export interface SharedEngineLimits {
 
 export const DEFAULT_LIMITS: SharedEngineLimits = { maxQueued: 100, maxConcurrent: 2, retryAfterMs: 10_000 };
 
+/** Why a model is 'missing' (not there, or half there) rather than broken. */
+const MISSING_CODES = new Set(['MODEL_NOT_CONFIGURED', 'MODEL_FOLDER_MISSING', 'MODEL_FOLDER_INCOMPLETE', 'MODEL_FILES_MISSING']);
+
 export class QueueFullError extends Error {
+  readonly code = 'QUEUE_FULL';
   constructor(limit: number) {
     super(`SAM 3 queue is full (${limit} waiting): the message was refused, not dropped silently; slow the input or raise the limit`);
     this.name = 'QueueFullError';
@@ -124,13 +129,13 @@ export class SharedEngine {
         if (this.loading !== loading) {
           // Closed while loading: nobody wants it any more.
           void engine.close();
-          throw new Error('SAM 3 model was unloaded while it loaded');
+          throw new CodedError('MODEL_UNLOADED', 'SAM 3 model was unloaded while it loaded');
         }
         const caps = engine.capabilities();
-        if (!caps.sam3 && !caps.text) {
+        if (!Object.values(caps.backends).some((b) => b.loaded)) {
           // Nothing to serve with: every call would fail, so the load counts as failed.
           void engine.close();
-          throw new Error(`${caps.sam3Reason ?? 'SAM 3 is not loaded'}; and the text detector: ${caps.textReason ?? 'not loaded'}`);
+          throw new CodedError(caps.backends.sam3?.code ?? 'MODEL_NOT_LOADED', `${caps.sam3Reason ?? 'SAM 3 is not loaded'}; and the text detector: ${caps.textReason ?? 'not loaded'}`);
         }
         this.engine = engine;
         this.loading = undefined;
@@ -144,7 +149,7 @@ export class SharedEngine {
         this.lastError = err;
         this.failedAt = Date.now();
         // A model folder that is not there (or half there) is 'missing'; anything else is an error.
-        const missing = /does not exist|is incomplete/.test(err.message);
+        const missing = MISSING_CODES.has((err as Error & { code?: string }).code ?? '');
         this.setState(missing ? 'missing' : 'error', err.message);
         throw err;
       },

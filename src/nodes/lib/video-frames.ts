@@ -3,6 +3,7 @@
  * decides which frames get a fresh detection and lets the others go on, in
  * order, with the cover carried from the detections on either side.
  */
+import { CodedError } from '../../common/coded-error';
 import type { Instance, RawFrame } from '../../common/types';
 import { frameSignature, isSceneCut } from '../../video/scene-cut';
 import { StrideSchedule } from '../../video/stride-schedule';
@@ -23,6 +24,8 @@ export interface VideoFrameOptions {
   /** Mean grey-level change that counts as a scene cut; 0 turns cut detection off. */
   sceneCut: number;
   onDetectionError: 'redact' | 'fail';
+  /** The node's RED._: error messages come from its locale. */
+  words: (key: string, params?: Record<string, string | number>) => string;
 }
 
 interface JobState {
@@ -42,11 +45,12 @@ export class VideoFrames {
         // Frames between two detections are held until the next one: stride + 2 must fit in the window.
         const frameMb = (job.info.width * job.info.height * 3) / 1024 / 1024;
         const needed = this.o.stride + 2;
-        const budget = job.windowBytes !== undefined ? ` (what ${Math.round(job.windowBytes / 1024 / 1024)} MB of window memory holds, with the three frames the reader holds ahead)` : ' frames';
-        const err = new Error(
-          `a detection stride of ${this.o.stride} needs ${needed} frames in flight (${needed} x ${frameMb.toFixed(1)} MB = ${Math.ceil(needed * frameMb)} MB ` +
-            `at ${job.info.width}x${job.info.height}), but video-split's window holds ${job.window}${budget}: raise the window or its memory, or lower the stride`,
-        );
+        const budget = job.windowBytes !== undefined
+          ? this.o.words('sam3-segment.errors.stride-window-memory', { budget: Math.round(job.windowBytes / 1024 / 1024) })
+          : this.o.words('sam3-segment.errors.stride-window-frames');
+        const err = new CodedError('WINDOW_TOO_SMALL', this.o.words('sam3-segment.errors.stride-window', {
+          stride: this.o.stride, needed, frame: frameMb.toFixed(1), total: Math.ceil(needed * frameMb), width: job.info.width, height: job.info.height, window: job.window, budget,
+        }));
         job.fail(err);
         item.end(job.claimReport() ? err : undefined);
         return;

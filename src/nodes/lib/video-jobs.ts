@@ -101,7 +101,7 @@ export class VideoJob extends EventEmitter {
    * job fails, or when nothing is released for `stallMs` (a node downstream
    * dropped a frame or the flow is miswired): failing closed beats hanging.
    */
-  waitForRoom(stallMs: number): Promise<void> {
+  waitForRoom(stallMs: number, stalled: (inFlight: number) => Error): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.inFlight < this.window) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -122,10 +122,7 @@ export class VideoJob extends EventEmitter {
       };
       const timer = setTimeout(() => {
         cleanup();
-        const err = new Error(
-          `video ${this.source}: no frame reached video-encode for ${Math.round(stallMs / 1000)} s ` +
-            `(${this.inFlight} frames in flight); is video-encode wired after mask-blur, and does every frame reach it?`,
-        );
+        const err = stalled(this.inFlight);
         this.fail(err);
         reject(err);
       }, stallMs);

@@ -3,9 +3,10 @@
  * score = sigmoid(query logit) * sigmoid(presence logit), boxes scaled to the
  * image and clipped, masks upsampled bilinearly and kept where logit > 0.
  */
-import { boxMaskToRle } from '../common/rle';
-import type { Box, BoxMask, Instance } from '../common/types';
-import { filledMask, tighten, upsampleMask, type Region } from './mask-upsample';
+import type { Box } from '../../common/types';
+import type { RawInstance } from '../instances';
+import type { Region } from '../region';
+import { filledMask, tighten, upsampleMask } from './mask-upsample';
 
 export interface DecoderOutput {
   masks: Float32Array;
@@ -18,15 +19,6 @@ export interface DecoderOutput {
   queries: number;
 }
 
-/** An instance before RLE encoding: mask held inside its box. */
-export interface RawInstance {
-  label: string;
-  score: number;
-  box: Box;
-  mask: BoxMask;
-  /** Which pass found it (0 = whole frame, 1.. = tiles): merging only joins different passes. */
-  source: number;
-}
 
 export const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
@@ -84,14 +76,4 @@ export function decodeInstances(
     found.push({ label, score, box, mask, source });
   }
   return found;
-}
-
-/** Raw instances of any backend -> the JSON shape that crosses layers (score to 4 places, mask as RLE). */
-export function toInstances(raw: RawInstance[], width: number, height: number): Instance[] {
-  return raw.map((inst) => ({
-    label: inst.label,
-    score: Math.round(inst.score * 1e4) / 1e4,
-    box: inst.box,
-    mask: boxMaskToRle(inst.mask, width, height),
-  }));
 }

@@ -1,29 +1,36 @@
 /**
  * The text models' side of the inference host: detection passes -> text-line
- * instances, and line crops -> readings. Lives in the same process as SAM 3
- * (one onnxruntime host per engine), called by host-process.ts.
+ * instances, and line crops -> readings. Runs in the host process only (see
+ * host/host-process.ts), beside the other backends' host sides.
  */
 import type { Box } from '../../common/types';
-import { toInstances, type RawInstance } from '../postprocess';
+import { toInstances, type RawInstance } from '../instances';
 import { dbLines, type TextLine } from './db-postprocess';
 import { fillConvex, minAreaRect, rectCorners, type Point } from './geometry';
 import { joinLines } from './line-join';
 import { cropLine } from './rec-crop';
 import type {
   TextDetectJob, TextDetectReply, TextLoadSpec, TextModelInfo, TextPass, TextReadJob, TextReadReply, TurnedReading,
-} from './text-protocol';
-import { TextSessions } from './text-sessions';
+} from './protocol';
+import type { HostSide } from '../host/protocol';
+import { TextSessions } from './sessions';
+import { CodedError } from '../../common/coded-error';
 
 let models: TextSessions | undefined;
 
+async function release(): Promise<void> {
+  const old = models;
+  models = undefined;
+  await old?.release();
+}
+
 function loaded(): TextSessions {
-  if (!models) throw new Error('inference host has no text model loaded');
+  if (!models) throw new CodedError('MODEL_NOT_LOADED', 'inference host has no text model loaded');
   return models;
 }
 
-export async function loadTextModels(spec: TextLoadSpec): Promise<TextModelInfo> {
-  if (models) await models.release();
-  models = undefined;
+async function loadTextModels(spec: TextLoadSpec): Promise<TextModelInfo> {
+  await release();
   models = await TextSessions.load(spec);
   return models.info;
 }
@@ -39,7 +46,7 @@ function inImage(line: TextLine, pass: TextPass): TextLine {
   return { rect: minAreaRect(corners), score: line.score };
 }
 
-export async function detectText(job: TextDetectJob): Promise<TextDetectReply> {
+async function detectText(job: TextDetectJob): Promise<TextDetectReply> {
   const sessions = loaded();
   const timings = { preprocessMs: 0, detectMs: 0, postprocessMs: 0, passes: 0 };
   const minScore = Math.min(...job.prompts.map((p) => p.threshold));
@@ -78,7 +85,7 @@ export async function detectText(job: TextDetectJob): Promise<TextDetectReply> {
 
 const SURE = 0.9;
 
-export async function readText(job: TextReadJob): Promise<TextReadReply> {
+async function readText(job: TextReadJob): Promise<TextReadReply> {
   const sessions = loaded();
   const t0 = performance.now();
   const { rgb, width, height } = job.image;
@@ -96,3 +103,9 @@ export async function readText(job: TextReadJob): Promise<TextReadReply> {
   }
   return { readings, ms: performance.now() - t0 };
 }
+
+export const hostSide: HostSide = {
+  load: (spec) => loadTextModels(spec as TextLoadSpec),
+  ops: { detect: detectText, read: readText },
+  release,
+};

@@ -3,15 +3,8 @@
  * mask, computed only around the instance: cost grows with the instance, not
  * with the frame.
  */
-import type { BoxMask } from '../common/types';
-
-/** A rectangle of the original image, in pixels. */
-export interface Region {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+import type { BoxMask } from '../../common/types';
+import type { Region } from '../region';
 
 /**
  * Bilinear upsampling (half-pixel centres, as torch's interpolate with

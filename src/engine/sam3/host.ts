@@ -1,18 +1,17 @@
 /**
- * Entry point of the inference host: a child process that owns the
- * onnxruntime sessions, SAM 3's and the text models'. onnxruntime-node's run()
- * blocks its event loop for the whole inference, and a native crash takes its
- * process with it, so both happen here rather than in Node-RED's process.
- * One process for every model: several onnxruntime hosts per process are
- * known to crash, and one host keeps one queue.
+ * SAM 3's side of the inference host: loads the three graphs and the
+ * tokenizer, and answers segment jobs (views of one image, prompts) with
+ * instances. Runs in the host process only (see host/host-process.ts).
  */
-import type { HostReply, HostRequest, HostTimings, HostValue, LoadSpec, ModelInfo, SegmentJob, SegmentReply } from './host-protocol';
-import { decodeInstances, toInstances, type RawInstance } from './postprocess';
+import type { HostSide } from '../host/protocol';
+import { toInstances, type RawInstance } from '../instances';
+import { decodeInstances } from './postprocess';
+import type { HostTimings, LoadSpec, ModelInfo, SegmentJob, SegmentReply } from './protocol';
 import { Sam3Sessions } from './sessions';
 import { LruCache } from './text-cache';
-import { detectText, loadTextModels, readText } from './text/text-host';
 import { mergeAcrossPasses } from './tiles';
 import { ClipTokenizer, normalisePrompt } from './tokenizer';
+import { CodedError } from '../../common/coded-error';
 
 type Feeds = Awaited<ReturnType<Sam3Sessions['encodeText']>>;
 
@@ -21,17 +20,22 @@ let tokenizer: ClipTokenizer | undefined;
 let textCache: LruCache<string, Feeds> = new LruCache(256);
 
 async function load(spec: LoadSpec): Promise<ModelInfo> {
-  if (sessions) await sessions.release();
-  sessions = undefined;
+  await release();
   const loaded = await Sam3Sessions.load(spec);
   sessions = loaded;
   tokenizer = await ClipTokenizer.load(spec.tokenizer, spec.tokenizerConfig, loaded.info.contextLength);
   textCache = new LruCache(spec.textCacheSize);
-  return sessions.info;
+  return loaded.info;
+}
+
+async function release(): Promise<void> {
+  const old = sessions;
+  sessions = undefined;
+  await old?.release();
 }
 
 async function segment(job: SegmentJob): Promise<SegmentReply> {
-  if (!sessions || !tokenizer) throw new Error('inference host has no SAM 3 model loaded');
+  if (!sessions || !tokenizer) throw new CodedError('MODEL_NOT_LOADED', 'inference host has no SAM 3 model loaded');
   const timings: HostTimings = {
     preprocessMs: 0, visionMs: 0, textMs: 0, decoderMs: 0, postprocessMs: 0,
     visionPasses: 0, textEncodes: 0, decoderRuns: 0,
@@ -84,41 +88,8 @@ async function segment(job: SegmentJob): Promise<SegmentReply> {
   return { instances, timings };
 }
 
-function serve(req: HostRequest): Promise<HostValue> {
-  switch (req.kind) {
-    case 'load':
-      return load(req.spec);
-    case 'segment':
-      return segment(req.job);
-    case 'load-text':
-      return loadTextModels(req.spec);
-    case 'detect-text':
-      return detectText(req.job);
-    case 'read-text':
-      return readText(req.job);
-  }
-}
-
-function reply(message: HostReply): void {
-  process.send?.(message);
-}
-
-// One request at a time: two images in flight would hold two sets of
-// vision features (about 200 MB at the real model's size) for no speed gain.
-let queue: Promise<unknown> = Promise.resolve();
-
-process.on('message', (raw: unknown) => {
-  const req = raw as HostRequest;
-  const work = queue.then(() => serve(req));
-  queue = work.catch(() => undefined);
-  work.then(
-    (value) => reply({ id: req.id, ok: true, value }),
-    (err: unknown) => {
-      const e = err instanceof Error ? err : new Error(String(err));
-      reply({ id: req.id, ok: false, error: { name: e.name, message: e.message } });
-    },
-  );
-});
-
-// The engine's process went away: nothing is left to serve.
-process.on('disconnect', () => process.exit(0));
+export const hostSide: HostSide = {
+  load: (spec) => load(spec as LoadSpec),
+  ops: { segment },
+  release,
+};

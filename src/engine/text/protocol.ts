@@ -1,7 +1,7 @@
-/** Messages for the text models, carried by the same inference host as SAM 3. */
+/** What the text models' host side loads and answers (see host/protocol.ts for the envelope). */
 import type { Instance } from '../../common/types';
-import type { PromptSpec } from '../host-protocol';
-import type { Region } from '../mask-upsample';
+import type { PromptSpec } from '../backend';
+import type { Region } from '../region';
 import type { TextReading } from './ctc';
 import type { DbParams } from './db-postprocess';
 import type { RotatedRect } from './geometry';
@@ -81,4 +81,11 @@ export interface TurnedReading extends TextReading {
 export interface TextReadReply {
   readings: TurnedReading[];
   ms: number;
+}
+
+/** The text backend's operations in the inference host. */
+export interface TextOps {
+  detect: { payload: TextDetectJob; value: TextDetectReply };
+  read: { payload: TextReadJob; value: TextReadReply };
+  [op: string]: { payload: unknown; value: unknown };
 }

@@ -1,5 +1,5 @@
 /**
- * The SAM 3 ONNX contract (shared/docs/sam3-onnx-contract.md) as data, and the
+ * The SAM 3 ONNX contract (docs/sam3-onnx-contract.md) as data, and the
  * load-time check of a session's inputs and outputs against it. Shapes are
  * read from the sessions, never assumed, except where the contract fixes them.
  */

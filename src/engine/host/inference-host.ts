@@ -1,32 +1,26 @@
 /**
- * The engine's side of the inference host: starts the host process, loads the
- * models it was given (SAM 3, the text models, or both), sends it requests,
- * and fails every pending request with a clear error when the process dies,
- * never with an empty result. The next request starts a fresh host and
- * reloads every model that had loaded.
+ * The engine's side of the inference host: starts the host process, loads
+ * the backends it was given (each by its host-side module and a spec), sends
+ * it requests, and fails every pending request with a clear error when the
+ * process dies, never with an empty result. The next request starts a fresh
+ * host and reloads every backend that had loaded.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import type { HostCalls, HostKind, HostReply, HostRequest, HostValue, LoadSpec, ModelInfo, SegmentJob, SegmentReply } from './host-protocol';
-import type { TextDetectJob, TextDetectReply, TextLoadSpec, TextModelInfo, TextReadJob, TextReadReply } from './text/text-protocol';
+import { LOAD, type HostReply, type HostRequest, type OpTable } from './protocol';
 
-type Pending = { resolve: (value: HostValue) => void; reject: (err: Error) => void; what: string };
+type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void; what: string };
 
-/** The models a host can hold, each loaded by its own request. */
-export interface HostLoads {
-  sam3?: LoadSpec;
-  text?: TextLoadSpec;
+/** A backend as the host loads it: the compiled module of its host side, and what it loads. */
+export interface HostLoad {
+  module: string;
+  spec: unknown;
+  /** Named in errors ("loading the SAM 3 model"). */
+  title: string;
 }
-
-/** What each loaded model reported. */
-export interface HostInfo {
-  sam3?: ModelInfo;
-  text?: TextModelInfo;
-}
-
-export type HostModel = keyof HostLoads;
 
 export class InferenceHostError extends Error {
+  readonly code = 'INFERENCE_HOST_DIED';
   constructor(message: string) {
     super(message);
     this.name = 'InferenceHostError';
@@ -35,22 +29,23 @@ export class InferenceHostError extends Error {
 
 const KILL_GRACE_MS = 3000;
 
+/** Calls to one backend's operations, typed by its OpTable. */
+export interface BackendCalls<Ops extends OpTable> {
+  call<K extends keyof Ops & string>(op: K, payload: Ops[K]['payload'], what: string): Promise<Ops[K]['value']>;
+}
+
 export class InferenceHost {
   private child: ChildProcess | undefined;
-  private ready: Promise<HostInfo> | undefined;
+  private ready: Promise<void> | undefined;
   private readonly pending = new Map<number, Pending>();
-  private readonly loads: HostLoads;
+  private readonly loads = new Map<string, HostLoad>();
   private nextId = 1;
   private closed = false;
   /** How many host processes this engine has started (1 until a crash). */
   starts = 0;
 
-  constructor(loads: HostLoads = {}) {
-    this.loads = { ...loads };
-  }
-
-  /** Starts the host (if not running) and loads every model given so far. */
-  start(): Promise<HostInfo> {
+  /** Starts the host (if not running) and loads every backend added so far. */
+  start(): Promise<void> {
     if (this.closed) return Promise.reject(new InferenceHostError('the engine is closed'));
     if (!this.ready) {
       this.spawn();
@@ -62,35 +57,30 @@ export class InferenceHost {
   }
 
   /**
-   * Loads one more model into the running host. Only a model that loaded is
-   * remembered for restarts, so a model that fails leaves the host serving the
-   * others.
+   * Loads one more backend into the running host; resolves with what it
+   * reported. Only a backend that loaded is remembered for restarts, so one
+   * that fails leaves the host serving the others.
    */
-  async add<K extends HostModel>(model: K, spec: NonNullable<HostLoads[K]>): Promise<NonNullable<HostInfo[K]>> {
+  async add(backend: string, load: HostLoad): Promise<unknown> {
     await this.start();
-    const info = await this.loadOne(model, spec);
-    this.loads[model] = spec;
+    const info = await this.loadOne(backend, load);
+    this.loads.set(backend, load);
     return info;
   }
 
-  /** Models that are part of this host (loaded, or reloaded on the next start). */
-  get models(): HostModel[] {
-    return (Object.keys(this.loads) as HostModel[]).filter((m) => this.loads[m] !== undefined);
+  /** Backends that are part of this host (loaded, or reloaded on the next start). */
+  get models(): string[] {
+    return [...this.loads.keys()];
   }
 
-  async segment(job: SegmentJob): Promise<SegmentReply> {
-    await this.start();
-    return this.request('segment', { job }, 'segmenting an image');
-  }
-
-  async detectText(job: TextDetectJob): Promise<TextDetectReply> {
-    await this.start();
-    return this.request('detect-text', { job }, 'detecting text');
-  }
-
-  async readText(job: TextReadJob): Promise<TextReadReply> {
-    await this.start();
-    return this.request('read-text', { job }, 'reading text');
+  /** Typed calls to one backend's operations. */
+  calls<Ops extends OpTable>(backend: string): BackendCalls<Ops> {
+    return {
+      call: async (op, payload, what) => {
+        await this.start();
+        return (await this.request(backend, op, payload, what)) as Ops[typeof op]['value'];
+      },
+    };
   }
 
   /** The host's process id, while one runs. */
@@ -113,20 +103,13 @@ export class InferenceHost {
     await this.stop();
   }
 
-  private async loadAll(): Promise<HostInfo> {
-    const info: HostInfo = {};
+  private async loadAll(): Promise<void> {
     // In order, one at a time: the host serves one request at a time anyway.
-    if (this.loads.text) info.text = await this.loadOne('text', this.loads.text);
-    if (this.loads.sam3) info.sam3 = await this.loadOne('sam3', this.loads.sam3);
-    return info;
+    for (const [backend, load] of this.loads) await this.loadOne(backend, load);
   }
 
-  private async loadOne<K extends HostModel>(model: K, spec: NonNullable<HostLoads[K]>): Promise<NonNullable<HostInfo[K]>> {
-    // The model name decides both the request and the info it answers with.
-    const info: HostValue = model === 'sam3'
-      ? await this.request('load', { spec: spec as LoadSpec }, 'loading the SAM 3 model')
-      : await this.request('load-text', { spec: spec as TextLoadSpec }, 'loading the text models');
-    return info as NonNullable<HostInfo[K]>;
+  private loadOne(backend: string, load: HostLoad): Promise<unknown> {
+    return this.request(backend, LOAD, load.spec, `loading ${load.title}`, load.module);
   }
 
   private spawn(): void {
@@ -142,20 +125,20 @@ export class InferenceHost {
     child.on('exit', (code, signal) => this.onExit(child, signal ? `was killed by ${signal}` : `exited with code ${code}`));
   }
 
-  private request<K extends HostKind>(kind: K, payload: HostCalls[K]['payload'], what: string): Promise<HostCalls[K]['value']> {
+  private request(backend: string, op: string, payload: unknown, what: string, module?: string): Promise<unknown> {
     const child = this.child;
     if (!child) return Promise.reject(new InferenceHostError('the inference host is not running'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      // The host answers this id with the value its kind promises.
-      this.pending.set(id, { resolve: resolve as (value: HostValue) => void, reject, what });
+      this.pending.set(id, { resolve, reject, what });
       // A host that is dying (killed, crashed) settles this call on its exit, with the reason, as it does
       // the calls already sent; only if no exit comes does the call fail with what was seen here.
       const orExit = (why: string): void => {
         setTimeout(() => this.settle(id, new InferenceHostError(why)), KILL_GRACE_MS).unref();
       };
       if (!child.connected) return orExit('the inference host is not running');
-      child.send({ id, kind, ...payload } as HostRequest, (err) => {
+      const request: HostRequest = { id, backend, op, payload, ...(module ? { module } : {}) };
+      child.send(request, (err) => {
         if (err) orExit(`could not reach the inference host: ${err.message}`);
       });
     });
@@ -167,8 +150,9 @@ export class InferenceHost {
     this.pending.delete(reply.id);
     if (reply.ok) p.resolve(reply.value);
     else {
-      const err = new Error(reply.error.message);
+      const err = new Error(reply.error.message) as Error & { code?: string };
       err.name = reply.error.name;
+      if (reply.error.code) err.code = reply.error.code;
       p.reject(err);
     }
   }

@@ -8,10 +8,11 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CONTRACT, checkValues, fixedDim, type ValueInfo } from './contract';
 import { float32ToHalf, halfToFloat32 } from './float16';
-import type { LoadSpec, ModelInfo } from './host-protocol';
+import type { LoadSpec, ModelInfo } from './protocol';
 import { GRAPH_STEMS, MODEL_HELP, ModelFolderError, type GraphKey } from './model-folder';
-import { HALF_RANGE, toChw } from './normalise';
+import { HALF_RANGE, toChw } from '../normalise';
 import type { DecoderOutput } from './postprocess';
+import { CodedError } from '../../common/coded-error';
 
 type Feeds = Record<string, ort.Tensor>;
 
@@ -27,7 +28,7 @@ export function checkProviders(requested: string[]): void {
   const available = ort.listSupportedBackends().map((b) => b.name);
   for (const ep of requested) {
     if (!available.includes(ep)) {
-      throw new Error(`execution provider '${ep}' is not offered by onnxruntime-node on this platform (available: ${available.join(', ')})`);
+      throw new CodedError('PROVIDER_UNAVAILABLE', `execution provider '${ep}' is not offered by onnxruntime-node on this platform (available: ${available.join(', ')})`);
     }
   }
 }
@@ -51,12 +52,13 @@ async function createSession(file: string, spec: LoadSpec): Promise<ort.Inferenc
     const msg = (err as Error).message;
     const gpu = spec.executionProviders.filter((e) => e !== 'cpu');
     if (gpu.length > 0 && /provider|cuda|tensorrt|webgpu|dml|shared library|\.so/i.test(msg)) {
-      throw new Error(
+      throw new CodedError(
+        'PROVIDER_UNAVAILABLE',
         `execution provider ${gpu.join(', ')} could not start for ${path.basename(file)}: ${msg}. ` +
           'onnxruntime-node needs its GPU libraries (installed by its install script unless --onnxruntime-node-install=skip was given); use executionProviders ["cpu"] otherwise.',
       );
     }
-    throw new ModelFolderError(`cannot load ${file}: ${msg}. ${MODEL_HELP}`);
+    throw new ModelFolderError(`cannot load ${file}: ${msg}. ${MODEL_HELP}`, 'MODEL_FOLDER_INVALID');
   }
 }
 
@@ -81,7 +83,7 @@ function asFloat32(t: ort.Tensor): Float32Array {
     const d = t.data as unknown;
     return d instanceof Uint16Array ? halfToFloat32(d) : Float32Array.from(d as ArrayLike<number>);
   }
-  throw new Error(`expected a float tensor, got ${t.type}`);
+  throw new CodedError('MODEL_CONTRACT_MISMATCH', `expected a float tensor, got ${t.type}`);
 }
 
 /** Re-types a float tensor for the next graph when the two graphs' precisions differ. */
@@ -120,7 +122,7 @@ export class Sam3Sessions {
     }
     if (problems.length > 0) {
       await Promise.all(Object.values(sessions).map((s) => s.release().catch(() => undefined)));
-      throw new ModelFolderError(`SAM 3 model in ${path.dirname(spec.graphs.vision)} does not match the contract:\n- ${problems.join('\n- ')}\n${MODEL_HELP}`);
+      throw new ModelFolderError(`SAM 3 model in ${path.dirname(spec.graphs.vision)} does not match the contract:\n- ${problems.join('\n- ')}\n${MODEL_HELP}`, 'MODEL_FOLDER_INVALID');
     }
     const image = resolved.vision.inputs.get('images') as ValueInfo;
     const imageSize = fixedDim(image, 3) ?? fixedDim(image, 2) ?? (await readImageSizeFromConfig(spec.config)) ?? DEFAULT_IMAGE_SIZE;

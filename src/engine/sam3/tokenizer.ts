@@ -5,6 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import type { Tokenizer } from '@huggingface/tokenizers' with { 'resolution-mode': 'import' };
+import { CodedError } from '../../common/coded-error';
 
 export const CLIP_SOT = 49406;
 export const CLIP_EOT = 49407;
@@ -37,7 +38,7 @@ export class ClipTokenizer {
       json = JSON.parse(await fs.readFile(tokenizerPath, 'utf8'));
       if (configPath) config = JSON.parse(await fs.readFile(configPath, 'utf8')) as Record<string, unknown>;
     } catch (err) {
-      throw new Error(`cannot read tokenizer ${tokenizerPath}: ${(err as Error).message}`);
+      throw new CodedError('MODEL_TOKENIZER_INVALID', `cannot read tokenizer ${tokenizerPath}: ${(err as Error).message}`);
     }
     let tokenizer: Tokenizer;
     try {
@@ -45,7 +46,7 @@ export class ClipTokenizer {
       const lib = await import('@huggingface/tokenizers');
       tokenizer = new lib.Tokenizer(json as object, config);
     } catch (err) {
-      throw new Error(`tokenizer ${tokenizerPath} is not a valid Hugging Face tokenizer.json: ${(err as Error).message}`);
+      throw new CodedError('MODEL_TOKENIZER_INVALID', `tokenizer ${tokenizerPath} is not a valid Hugging Face tokenizer.json: ${(err as Error).message}`);
     }
     const sot = tokenizer.token_to_id('<|startoftext|>') ?? CLIP_SOT;
     const eot = tokenizer.token_to_id('<|endoftext|>') ?? CLIP_EOT;

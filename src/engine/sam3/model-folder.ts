@@ -26,8 +26,14 @@ export interface ModelFiles {
   config?: string;
 }
 
+export type ModelFolderCode = 'MODEL_FOLDER_MISSING' | 'MODEL_FOLDER_INCOMPLETE' | 'MODEL_FOLDER_UNREADABLE' | 'MODEL_FOLDER_INVALID';
+
 export class ModelFolderError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** MISSING: no such folder; INCOMPLETE: files missing; UNREADABLE: not a folder, or it cannot be read; INVALID: a graph that does not load. */
+    readonly code: ModelFolderCode = 'MODEL_FOLDER_UNREADABLE',
+  ) {
     super(message);
     this.name = 'ModelFolderError';
   }
@@ -71,7 +77,7 @@ export async function resolveModelFiles(dir: string, variant?: string): Promise<
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a folder' : `cannot be read (${code ?? String(err)})`;
-    throw new ModelFolderError(`SAM 3 model folder ${abs} ${why}. ${MODEL_HELP}`);
+    throw new ModelFolderError(`SAM 3 model folder ${abs} ${why}. ${MODEL_HELP}`, code === 'ENOENT' ? 'MODEL_FOLDER_MISSING' : 'MODEL_FOLDER_UNREADABLE');
   }
   const complete = variantsIn(names);
   const wanted = (variant ?? '').replace(/^-/, '').trim();
@@ -89,6 +95,7 @@ export async function resolveModelFiles(dir: string, variant?: string): Promise<
     const hint = others.length > 0 ? ` Complete variants in this folder: ${others.join(', ')}.` : '';
     throw new ModelFolderError(
       `SAM 3 model folder ${abs} is incomplete${chosen ? ` for variant '${chosen}'` : ''}: missing ${missing.join(', ')}.${hint} ${MODEL_HELP}`,
+      'MODEL_FOLDER_INCOMPLETE',
     );
   }
   const optional = async (name: string): Promise<string | undefined> =>
