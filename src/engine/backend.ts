@@ -87,6 +87,14 @@ export interface Backend<Info = unknown, LoadOptions = object, CallOptions = obj
   readonly name: string;
   /** How errors and logs name it: "the SAM 3 model", "the bundled text detector". */
   readonly title: string;
+  /**
+   * The inference process it runs in: backends that name the same one share
+   * it (default 'main'). A model whose runs take seconds (SAM 3 on a CPU)
+   * gets its own, so that it never stalls one that runs on every frame.
+   */
+  readonly process?: string;
+  /** Whether SAM 3, when loaded, also answers its phrases (see SegmentCallOptions.sam3Joins): cover more. */
+  readonly joinedBySam3?: boolean;
   /** Whether a phrase comes here unless the prompt or the call says otherwise. */
   answers(label: string): boolean;
   /** This call's threshold for prompts without their own, and the default. */

@@ -5,11 +5,13 @@
  * says how to get it). Adding a backend is one folder and one line here.
  */
 import type { Backend } from './backend';
+import { faceBackend } from './face/backend';
 import { sam3Backend } from './sam3/backend';
 import { textBackend } from './text/backend';
 import { CodedError } from '../common/coded-error';
 
 const registry: Backend[] = [
+  faceBackend,
   textBackend,
   sam3Backend, // any phrase: always last
 ];

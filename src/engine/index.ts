@@ -11,6 +11,7 @@ export type {
   EngineCapabilities,
   LoadedSam3,
   LoadedText,
+  LabelBackend,
 } from './redaction-engine';
 export { routePrompts } from './routing';
 export { registerBackend, registeredBackends } from './backends';
@@ -21,7 +22,7 @@ export type { HostLoad } from './host/inference-host';
 export type { DecodedImage } from './image-input';
 export type { Region } from './region';
 export { toInstances, type RawInstance } from './instances';
-export type { TextBackendChoice, RoutedPrompt } from './routing';
+export type { TextBackendChoice, RoutedPrompt, Sam3Joins, RouteContext } from './routing';
 export { ModelUnavailableError } from './model-unavailable';
 export { ModelFolderError, resolveModelFiles, MODEL_HELP, GRAPH_STEMS, variantsIn } from './sam3/model-folder';
 export type { ModelFiles, GraphKey } from './sam3/model-folder';
@@ -33,3 +34,6 @@ export { ImageInputError, DEFAULT_MAX_PIXELS } from './image-input';
 export { DEFAULT_MAX_BYTES } from '../common/image-source';
 export type { ModelInfo } from './sam3/protocol';
 export * from './text';
+export { faceBackend, planFacePasses, DEFAULT_FACE_THRESHOLD, DEFAULT_FACE_TILE_THRESHOLD, FACE_GROW, BUNDLED_FACE_MODEL } from './face/backend';
+export type { FaceDetectOptions, FaceLoadOptions } from './face/backend';
+export { CONCEPTS, FACE_PROMPTS, isFacePrompt } from '../common/concepts';

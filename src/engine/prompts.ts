@@ -4,7 +4,7 @@
  * detector answers instead of SAM 3.
  */
 import type { PromptSpec } from './backend';
-import { isTextPrompt, TEXT_PROMPTS } from '../common/text-concepts';
+import { isTextPrompt, TEXT_PROMPTS } from '../common/concepts';
 import { CodedError } from '../common/coded-error';
 
 export { isTextPrompt, TEXT_PROMPTS };

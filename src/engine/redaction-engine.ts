@@ -13,7 +13,8 @@ import { InferenceHost } from './host/inference-host';
 import { decodeImage, decodeViews, type DecodedImage } from './image-input';
 import { ModelUnavailableError } from './model-unavailable';
 import { readPrompts, toSpec, type Prompt } from './prompts';
-import { checkTextBackendChoice, routePrompts, type RoutedPrompt, type TextBackendChoice } from './routing';
+import { checkTextBackendChoice, routePrompts, type RouteContext, type RoutedPrompt, type Sam3Joins, type TextBackendChoice } from './routing';
+import type { FaceCallOptions, FaceLoadOptions } from './face/backend';
 import type { Sam3CallOptions, Sam3LoadOptions } from './sam3/backend';
 import type { ModelFiles } from './sam3/model-folder';
 import type { HostTimings, ModelInfo } from './sam3/protocol';
@@ -24,16 +25,20 @@ import { verifyLines, type VerificationResult, type VerifyOptions } from './text
 import { mergeViews } from './view-merge';
 
 /** What the engine loads with: every backend's own options, and the image limits. */
-export interface RedactionEngineOptions extends Sam3LoadOptions, TextLoadOptions {
+export interface RedactionEngineOptions extends Sam3LoadOptions, TextLoadOptions, FaceLoadOptions {
   /** Largest image accepted, in pixels (default 100 million). */
   maxPixels?: number;
   /** Largest encoded image accepted, in bytes (default 256 MiB); a file over it is refused unread. */
   maxBytes?: number;
 }
 
-export interface RedactionSegmentOptions extends Sam3CallOptions, TextCallOptions {
+export interface RedactionSegmentOptions extends Sam3CallOptions, TextCallOptions, FaceCallOptions {
   /** Who answers "text" and its synonyms: 'auto' (default), 'ocr' or 'sam3'. */
   textBackend?: TextBackendChoice;
+  /** When SAM 3 (if loaded) also answers face phrases: 'images' (default), 'images-and-video' or 'never'. */
+  sam3Joins?: Sam3Joins;
+  /** A photo (default) or a frame of a video: SAM 3 joins face phrases on frames only with 'images-and-video'. */
+  media?: 'image' | 'video';
   /** Per-video state for backends that track (see EngineSession); absent for single images. */
   session?: EngineSession;
 }
@@ -57,8 +62,13 @@ export interface RedactionSegmentResult {
   /** In prompt order; each instance says which backend found it. */
   instances: Instance[];
   timings: RedactionTimings;
-  /** Which backend answered each prompt, by label: for the audit trail. */
-  backends: Record<string, string>;
+  /** Which backends answered each prompt, with the threshold each used, by label: for the audit trail. */
+  backends: Record<string, LabelBackend[]>;
+}
+
+export interface LabelBackend {
+  backend: string;
+  threshold: number;
 }
 
 export interface EngineCapabilities {
@@ -91,10 +101,19 @@ const NO_TIMINGS: RedactionTimings = {
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
+/** The process every backend without its own shares. */
+const MAIN = 'main';
+/** What `host` gives an engine with no process at all: a host that was closed and starts nothing. */
+const CLOSED_HOST = (() => {
+  const h = new InferenceHost();
+  void h.close();
+  return h;
+})();
+
 export class RedactionEngine {
   protected constructor(
-    /** The one inference host; exposed for diagnostics and fault tests. */
-    readonly host: InferenceHost,
+    /** The inference processes, by the process name of the backends they serve (see Backend.process). */
+    readonly hosts: ReadonlyMap<string, InferenceHost>,
     private readonly loaded: ReadonlyMap<string, LoadedBackend>,
     private readonly missing: ReadonlyMap<string, { reason: string; folder?: string; code: string }>,
     /** The SAM 3 folder looked in, absolute, when one was given. */
@@ -108,7 +127,7 @@ export class RedactionEngine {
    */
   static async load(options: RedactionEngineOptions = {}): Promise<RedactionEngine> {
     if (options === null || typeof options !== 'object') throw new TypeError('RedactionEngine.load takes an options object');
-    const host = new InferenceHost();
+    const hosts = new Map<string, InferenceHost>();
     const loaded = new Map<string, LoadedBackend>();
     const missing = new Map<string, { reason: string; folder?: string; code: string }>();
     // In registration order, one at a time: the host loads one model at a time anyway.
@@ -118,6 +137,9 @@ export class RedactionEngine {
         missing.set(backend.name, { reason: prep.reason, folder: prep.folder, code: prep.code });
         continue;
       }
+      const group = backend.process ?? MAIN;
+      const host = hosts.get(group) ?? new InferenceHost();
+      hosts.set(group, host);
       try {
         const [info, modelId] = await Promise.all([host.add(backend.name, prep.load), prep.identity()]);
         loaded.set(backend.name, { info, modelId, folder: prep.folder, details: prep.details });
@@ -125,10 +147,26 @@ export class RedactionEngine {
         missing.set(backend.name, { reason: `${prep.load.title} could not be loaded: ${messageOf(err)}`, folder: prep.folder, code: 'MODEL_LOAD_FAILED' });
       }
     }
-    // Nothing to serve: no process is kept waiting.
-    if (loaded.size === 0) await host.close();
+    // A process with nothing to serve is not kept waiting.
+    for (const [group, host] of hosts) {
+      if (host.models.length === 0) {
+        await host.close();
+        hosts.delete(group);
+      }
+    }
     const sam3Dir = loaded.get('sam3')?.folder ?? missing.get('sam3')?.folder;
-    return new this(host, loaded, missing, sam3Dir, { maxPixels: options.maxPixels, maxBytes: options.maxBytes });
+    return new this(hosts, loaded, missing, sam3Dir, { maxPixels: options.maxPixels, maxBytes: options.maxBytes });
+  }
+
+  /** The inference process serving a backend. */
+  hostFor(backend: string): InferenceHost | undefined {
+    const b = registeredBackends().find((x) => x.name === backend);
+    return this.hosts.get(b?.process ?? MAIN);
+  }
+
+  /** SAM 3's inference process when it is loaded, else the one every other backend shares; for diagnostics and fault tests. */
+  get host(): InferenceHost {
+    return this.hostFor('sam3') ?? this.hosts.get(MAIN) ?? CLOSED_HOST;
   }
 
   /** A loaded backend, by name. */
@@ -171,9 +209,10 @@ export class RedactionEngine {
    * Which backend would answer each prompt; throws ModelUnavailableError when
    * a prompt needs a backend that is not loaded.
    */
-  route(prompts: Prompt[] | string, textBackend?: TextBackendChoice): RoutedPrompt[] {
+  route(prompts: Prompt[] | string, textBackend?: TextBackendChoice | RouteContext): RoutedPrompt[] {
     const loaded = Object.fromEntries([...this.loaded.keys()].map((k) => [k, true]));
-    const routed = routePrompts(readPrompts(prompts), checkTextBackendChoice(textBackend), loaded);
+    const ctx: RouteContext = typeof textBackend === 'object' ? textBackend : { choice: textBackend };
+    const routed = routePrompts(readPrompts(prompts), { ...ctx, choice: checkTextBackendChoice(ctx.choice) }, loaded);
     for (const name of new Set(routed.map((r) => r.backend))) {
       if (!this.loaded.has(name)) throw this.unavailable(name, routed.filter((r) => r.backend === name).map((r) => r.label));
     }
@@ -182,14 +221,18 @@ export class RedactionEngine {
 
   async segment(image: ImageInput, prompts: Prompt[] | string, options: RedactionSegmentOptions = {}): Promise<RedactionSegmentResult> {
     const t0 = performance.now();
-    const routed = this.route(prompts, options.textBackend);
+    const routed = this.route(prompts, { choice: options.textBackend, sam3Joins: options.sam3Joins, media: options.media });
     const groups = new Map<string, PromptSpec[]>();
+    const byLabel: Record<string, LabelBackend[]> = {};
     for (const r of routed) {
-      const backend = registeredBackends().find((b) => b.name === r.backend);
-      if (!backend) continue;
-      const specs = groups.get(r.backend) ?? [];
-      specs.push(toSpec(r, backend.threshold(options)));
-      groups.set(r.backend, specs);
+      for (const name of [r.backend, ...r.also]) {
+        const backend = registeredBackends().find((b) => b.name === name);
+        if (!backend) continue;
+        // A prompt's own threshold is for the backend it names or is routed to; one that joins uses its own default.
+        const spec = toSpec(name === r.backend ? r : { label: r.label }, backend.threshold(options));
+        groups.set(name, [...(groups.get(name) ?? []), spec]);
+        (byLabel[r.label] ??= []).push({ backend: name, threshold: spec.threshold });
+      }
     }
     // Two views of a translucent image (over white, over black), one otherwise.
     const views = await decodeViews(image, this.limits);
@@ -206,7 +249,7 @@ export class RedactionEngine {
       height: views[0].height,
       instances,
       timings,
-      backends: Object.fromEntries(routed.map((r) => [r.label, r.backend])),
+      backends: byLabel,
     };
   }
 
@@ -237,8 +280,10 @@ export class RedactionEngine {
     const backend = registeredBackends().find((b) => b.name === name);
     const loaded = this.loaded.get(name);
     if (!backend || !loaded) throw this.unavailable(name, specs.map((s) => s.label));
+    const host = this.hostFor(name);
+    if (!host) throw this.unavailable(name, specs.map((s) => s.label));
     const ctx: RunContext<RedactionSegmentOptions> = {
-      host: this.host,
+      host,
       options,
       use,
       state: (init) => options.session?.stateOf(name, init),
@@ -257,10 +302,12 @@ export class RedactionEngine {
     if (!this.loaded.has('ocr')) throw this.unavailable('ocr', []);
     if (!Array.isArray(instances)) throw new TypeError('verifyRedaction needs the instances that were redacted (an array)');
     const [a, b] = await Promise.all([decodeImage(original, this.limits), decodeImage(redacted, this.limits)]);
-    return verifyLines(this.host, a, b, instances, options);
+    const host = this.hostFor('ocr');
+    if (!host) throw this.unavailable('ocr', []);
+    return verifyLines(host, a, b, instances, options);
   }
 
   async close(): Promise<void> {
-    await this.host.close();
+    await Promise.all([...this.hosts.values()].map((h) => h.close()));
   }
 }

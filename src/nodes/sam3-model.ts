@@ -52,7 +52,7 @@ export = function register(RED: NodeAPI): void {
       const text = this.shared.current?.text ? RED._('sam3-model.log.text-on') : RED._('sam3-model.log.text-off', { reason: this.shared.current?.capabilities().textReason ?? '' });
       const prompts = this.shared.defaultPrompts;
       if (state === 'ready') this.log(RED._('sam3-model.log.ready', { dir: modelDir, variant: detail, text, prompts }));
-      else if (state === 'text-only') this.warn(RED._('sam3-model.log.text-only', { detail, prompts }));
+      else if (state === 'no-sam3') this.warn(RED._('sam3-model.log.no-sam3', { detail, prompts }));
       else if (state === 'missing') this.warn(RED._('sam3-model.log.missing', { detail }));
       else if (state === 'error') this.error(RED._('sam3-model.log.error', { detail }));
     };

@@ -3,7 +3,7 @@
  * and adds them as msg.detections, leaving the image as it was.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow, NodeStatus } from 'node-red';
-import type { Prompt, RedactionEngine, RedactionSegmentResult, TextBackendChoice } from '../engine';
+import type { LabelBackend, Prompt, RedactionEngine, RedactionSegmentResult, Sam3Joins, TextBackendChoice } from '../engine';
 import type { ImageInput, RawFrame } from '../common/types';
 import { drawPreview } from '../redact/preview';
 import { numberField, readProperty, writeMsgProperty, type PropertyType } from './lib/properties';
@@ -37,6 +37,7 @@ interface Sam3SegmentDef extends NodeDef {
   sceneCut?: string | number;
   onDetectionError?: 'redact' | 'fail';
   textBackend?: TextBackendChoice;
+  sam3Joins?: Sam3Joins;
 }
 
 type SegmentMsg = NodeMessageInFlow & { prompt?: unknown; detections?: unknown; segmentation?: unknown };
@@ -54,9 +55,9 @@ function promptsFor(msg: SegmentMsg, own: Prompt[]): Prompt[] | string | undefin
 }
 
 /** Which model answered each prompt, and their identities: the audit trail's model identity. */
-function modelsUsed(engine: RedactionEngine, backends: Record<string, string>): { modelId?: string; models: Record<string, string> } {
+function modelsUsed(engine: RedactionEngine, backends: Record<string, LabelBackend[]>): { modelId?: string; models: Record<string, string> } {
   const models: Record<string, string> = {};
-  for (const name of new Set(Object.values(backends))) {
+  for (const name of new Set(Object.values(backends).flatMap((list) => list.map((b) => b.backend)))) {
     const id = engine.backend(name)?.modelId;
     if (id) models[name] = id;
   }
@@ -95,22 +96,25 @@ export = function register(RED: NodeAPI): void {
     let inFlight = 0;
     let lastMs: number | undefined;
 
-    const showActivity = (): void => {
-      if (modelState !== 'ready' && modelState !== 'text-only') return;
-      const text = inFlight > 0
-        ? RED._('sam3-segment.status.processing', { count: inFlight })
-        : lastMs !== undefined
-          ? RED._('sam3-segment.status.done', { seconds: (lastMs / 1000).toFixed(1) })
-          : RED._('sam3-segment.status.ready');
-      status.set({ fill: modelState === 'ready' ? 'green' : 'yellow', shape: inFlight > 0 ? 'ring' : 'dot', text });
-    };
     const modelStatus: Record<ModelState, NodeStatus> = {
       idle: {},
       loading: { fill: 'yellow', shape: 'ring', text: 'sam3-segment.status.loading' },
       ready: { fill: 'green', shape: 'dot', text: 'sam3-segment.status.ready' },
-      'text-only': { fill: 'yellow', shape: 'dot', text: 'sam3-segment.status.text-only' },
+      'no-sam3': { fill: 'yellow', shape: 'dot', text: 'sam3-segment.status.no-sam3' },
       missing: { fill: 'red', shape: 'ring', text: 'sam3-segment.status.missing' },
       error: { fill: 'red', shape: 'dot', text: 'sam3-segment.status.error' },
+    };
+    /** The model's state, in words: what it can find without SAM 3. */
+    const stateStatus = (): NodeStatus => {
+      const s = modelStatus[modelState];
+      return s.text ? { ...s, text: RED._(s.text, { what: model?.shared.defaultPrompts ?? '' }) } : {};
+    };
+    /** Activity (in progress, or the last call's time) once there is some; until then the model's state stays shown. */
+    const showActivity = (): void => {
+      if (modelState !== 'ready' && modelState !== 'no-sam3') return;
+      if (inFlight === 0 && lastMs === undefined) return status.set(stateStatus());
+      const text = inFlight > 0 ? RED._('sam3-segment.status.processing', { count: inFlight }) : RED._('sam3-segment.status.done', { seconds: ((lastMs ?? 0) / 1000).toFixed(1) });
+      status.set({ fill: modelState === 'ready' ? 'green' : 'yellow', shape: inFlight > 0 ? 'ring' : 'dot', text });
     };
 
     if (!model) {
@@ -118,9 +122,7 @@ export = function register(RED: NodeAPI): void {
     } else {
       model.shared.addUser(node.id, (state) => {
         modelState = state;
-        const s = modelStatus[state];
-        status.now(s.text ? { ...s, text: RED._(s.text) } : {});
-        if (state === 'ready' || state === 'text-only') showActivity();
+        status.now(stateStatus());
       });
     }
 
@@ -136,14 +138,17 @@ export = function register(RED: NodeAPI): void {
     });
     const textBackend = config.textBackend || 'auto';
     /** One engine call, counted in the status. Prompts left undefined are the installed models' defaults. */
-    const segment = (shared: Sam3ModelNode, image: ImageInput, asked: Prompt[] | string | undefined): Promise<Segmented> => {
+    const sam3Joins: Sam3Joins = config.sam3Joins === 'images-and-video' || config.sam3Joins === 'never' ? config.sam3Joins : 'images';
+    /** Video frames get the face detector's single pass (its tiles would multiply the work per frame) and SAM 3 only if asked. */
+    const frameOptions = { media: 'video' as const, face: { tiles: 0 } };
+    const segment = (shared: Sam3ModelNode, image: ImageInput, asked: Prompt[] | string | undefined, frame = false): Promise<Segmented> => {
       inFlight++;
       showActivity();
       const started = Date.now();
       return shared.shared
         .run(async (engine) => {
           const prompts = asked ?? shared.shared.defaultPrompts;
-          const r = await engine.segment(image, prompts, { threshold: shared.threshold, tiles, textBackend });
+          const r = await engine.segment(image, prompts, { threshold: shared.threshold, tiles, textBackend, sam3Joins, ...(frame ? frameOptions : {}) });
           return { ...r, prompts, ...modelsUsed(engine, r.backends) };
         })
         .then((r) => {
@@ -177,7 +182,7 @@ export = function register(RED: NodeAPI): void {
         const framePrompts = prompts;
         video.push(job, parts, {
           frame,
-          detect: () => segment(model, frame, framePrompts).then((r) => {
+          detect: () => segment(model, frame, framePrompts, true).then((r) => {
             lastFacts.set(job, { prompts: r.prompts, modelId: r.modelId, models: r.models, backends: r.backends });
             return r.instances;
           }),

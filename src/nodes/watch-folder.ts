@@ -113,6 +113,7 @@ export = function register(RED: NodeAPI): void {
               modelId: msg.segmentation?.modelId ?? msg.redaction?.modelId,
               mode: msg.redaction?.mode,
               perLabel: msg.redaction?.perLabel,
+              backends: msg.segmentation?.backends,
               video: msg.video,
             })
             .then(() => undefined);

@@ -5,7 +5,7 @@
  * unredacted because a mask was unusable.
  */
 import { rleToBoxMask } from '../common/rle';
-import { isTextPrompt } from '../common/text-concepts';
+import { isTextPrompt } from '../common/concepts';
 import type { ImageInput, Instance } from '../common/types';
 import { colourToRedact, withAlpha } from './alpha';
 import { blendInto } from './composite';

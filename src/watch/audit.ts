@@ -14,6 +14,8 @@ export interface AuditFacts {
   modelId?: unknown;
   mode?: unknown;
   perLabel?: unknown;
+  /** Which backends answered each label, with the threshold each used. */
+  backends?: unknown;
   video?: { frames?: number; detections?: { fresh: number; carried: number } };
 }
 
@@ -42,6 +44,7 @@ export async function auditRecord(o: AuditSubject): Promise<object> {
     modelId: o.facts.modelId,
     mode: o.facts.mode,
     instancesPerLabel: o.facts.perLabel,
+    backends: o.facts.backends,
     ...(o.facts.video
       ? { video: { frames: o.facts.video.frames, framesWithFreshDetections: o.facts.video.detections?.fresh, framesWithCarriedCover: o.facts.video.detections?.carried } }
       : {}),

@@ -41,14 +41,14 @@ describe('a new backend is one folder and one line', () => {
       assert.deepEqual(engine.capabilities().backends.stripes, { loaded: true });
       assert.notEqual(engine.host.pid, process.pid);
       const r = await engine.segment(png, 'green stripes, marked green');
-      assert.deepEqual(r.backends, { 'green stripes': 'stripes', 'marked green': 'marked' });
+      assert.deepEqual(r.backends, { 'green stripes': [{ backend: 'stripes', threshold: 0.5 }], 'marked green': [{ backend: 'marked', threshold: 0.5 }] });
       assert.deepEqual(r.instances.map((i: Instance) => [i.label, i.backend, i.box]), [
         ['green stripes', 'stripes', [40, 50, 140, 70]],
         ['marked green', 'marked', [40, 50, 140, 70]],
       ]);
       assert.equal(r.timings.stripeRuns, 1, 'asked for directly and through "marked green": run once');
       // Phrases no registered backend answers still go to SAM 3, which is not loaded here.
-      await assert.rejects(engine.segment(png, 'face'), /"face" needs the SAM 3 model/);
+      await assert.rejects(engine.segment(png, 'computer screen'), /"computer screen" needs the SAM 3 model/);
     } finally {
       await engine.close();
     }
@@ -76,11 +76,11 @@ describe('a new backend is one folder and one line', () => {
         { id: 'out', type: 'helper' },
         ...catchAll,
       ]));
-      const out = nextMessage<{ detections: Instance[]; segmentation: { backends: Record<string, string>; models: Record<string, string> } }>(helper.getNode('out'), 30_000);
+      const out = nextMessage<{ detections: Instance[]; segmentation: { backends: Record<string, Array<{ backend: string; threshold: number }>>; models: Record<string, string> } }>(helper.getNode('out'), 30_000);
       helper.getNode('seg').receive({ payload: png });
       const msg = await out;
       assert.deepEqual(msg.detections.map((d) => [d.label, d.backend, d.box]), [['green stripes', 'stripes', [40, 50, 140, 70]]]);
-      assert.deepEqual(msg.segmentation.backends, { 'green stripes': 'stripes' });
+      assert.deepEqual(msg.segmentation.backends, { 'green stripes': [{ backend: 'stripes', threshold: 0.5 }] });
       assert.deepEqual(msg.segmentation.models, { stripes: 'sha256:stripes-fixture' });
     });
   });

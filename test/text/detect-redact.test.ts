@@ -44,7 +44,7 @@ describe('text detection on rendered text', () => {
 
   test('every line is detected, each by one instance whose box and mask cover its ink', () => {
     assert.equal(found.width, DOCUMENT.width);
-    assert.equal(found.backends.text, 'ocr');
+    assert.deepEqual(found.backends.text, [{ backend: 'ocr', threshold: 0.5 }]);
     const all = coverMap(found.instances, found.width, found.height);
     DOCUMENT.lines.forEach((line, i) => {
       const covered = inkCovered(inks[i], all);

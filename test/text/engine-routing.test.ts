@@ -41,7 +41,7 @@ describe('without SAM 3', () => {
 
   test('"text" works and its synonyms go to the text detector', async () => {
     const result = await engine.segment(png, ['Printed  Text', { text: 'words', threshold: 0.6 }]);
-    assert.deepEqual(result.backends, { 'Printed Text': 'ocr', words: 'ocr' });
+    assert.deepEqual(result.backends, { 'Printed Text': [{ backend: 'ocr', threshold: 0.5 }], words: [{ backend: 'ocr', threshold: 0.6 }] });
     const ink = await lineInk(SCENE, 0);
     for (const label of ['Printed Text', 'words']) {
       const mine = result.instances.filter((i) => i.label === label);
@@ -52,17 +52,17 @@ describe('without SAM 3', () => {
     assert.equal(result.timings.visionPasses, 0);
   });
 
-  test('"face" fails clearly, naming the prompt and models/README.md', async () => {
+  test('"computer screen" fails clearly, naming the prompt and models/README.md', async () => {
     await assert.rejects(
-      engine.segment(png, 'face, text, license plate'),
-      isUnavailable('sam3', ['face', 'license plate'], /"face", "license plate" need the SAM 3 model, which is not loaded: no SAM 3 model folder was given\. See models\/README\.md.*only text can be found, by the bundled text detector/),
+      engine.segment(png, 'computer screen, text, license plate'),
+      isUnavailable('sam3', ['computer screen', 'license plate'], /"computer screen", "license plate" need the SAM 3 model, which is not loaded: no SAM 3 model folder was given\. See models\/README\.md.*Without SAM 3 the bundled detectors find faces \(prompts "face".*\) and text/),
     );
     assert.throws(() => engine.route('text', 'sam3'), isUnavailable('sam3', ['text'], /"text" needs the SAM 3 model/));
   });
 
   test('a prompt can ask for the text detector by name', async () => {
     const result = await engine.segment(png, [{ text: 'permit number', backend: 'ocr' }]);
-    assert.deepEqual(result.backends, { 'permit number': 'ocr' });
+    assert.deepEqual(result.backends, { 'permit number': [{ backend: 'ocr', threshold: 0.5 }] });
     assert.equal(result.instances.length, 1);
     assert.equal(result.instances[0].label, 'permit number');
   });
@@ -75,7 +75,7 @@ describe('without SAM 3', () => {
       assert.equal(caps.sam3, false);
       assert.equal(caps.text, true);
       assert.match(caps.sam3Reason ?? '', /no-model-here does not exist/);
-      await assert.rejects(e.segment(png, 'face'), isUnavailable('sam3', ['face'], new RegExp(`SAM 3 model folder ${missing.replace(/[/\\.]/g, '\\$&')} does not exist\\. See models/README\\.md`)));
+      await assert.rejects(e.segment(png, 'computer screen'), isUnavailable('sam3', ['computer screen'], new RegExp(`SAM 3 model folder ${missing.replace(/[/\\.]/g, '\\$&')} does not exist\\. See models/README\\.md`)));
       assert.equal((await e.segment(png, 'text')).instances.length, 1);
     } finally {
       await e.close();
@@ -83,7 +83,7 @@ describe('without SAM 3', () => {
   });
 
   test('with the text detector turned off nothing can be found, and no process is started', async () => {
-    const e = await RedactionEngine.load({ textModels: false });
+    const e = await RedactionEngine.load({ textModels: false, faceModel: false });
     try {
       assert.deepEqual(e.capabilities(), {
         sam3: false,
@@ -91,6 +91,7 @@ describe('without SAM 3', () => {
         text: false,
         textReason: 'the text detector is turned off (textModels: false)',
         backends: {
+          face: { loaded: false, reason: 'the face detector is turned off (faceModel: false)', code: 'MODEL_TURNED_OFF' },
           ocr: { loaded: false, reason: 'the text detector is turned off (textModels: false)', code: 'MODEL_TURNED_OFF' },
           sam3: { loaded: false, reason: 'no SAM 3 model folder was given', code: 'MODEL_NOT_CONFIGURED' },
         },
@@ -105,7 +106,7 @@ describe('without SAM 3', () => {
 
   test('a bad textBackend value is refused', () => {
     assert.throws(() => engine.route('text', 'tesseract' as 'ocr'), /textBackend must be 'auto', 'ocr' or 'sam3', got "tesseract"/);
-    assert.throws(() => engine.route([{ text: 'text', backend: 'paddle' }]), /backend for "text" must be one of 'ocr', 'sam3', got "paddle"/);
+    assert.throws(() => engine.route([{ text: 'text', backend: 'paddle' }]), /backend for "text" must be one of 'face', 'ocr', 'sam3', got "paddle"/);
   });
 });
 
@@ -121,12 +122,14 @@ describe('with SAM 3 and the text detector in one host', () => {
   });
   after(async () => engine?.close());
 
-  test('each prompt goes to its backend; one decode, one host', async () => {
-    assert.deepEqual(engine.capabilities(), { sam3: true, text: true, backends: { ocr: { loaded: true }, sam3: { loaded: true } } });
-    assert.deepEqual(engine.host.models.sort(), ['ocr', 'sam3']);
+  test('each prompt goes to its backend; one decode; SAM 3 in a process of its own, the bundled detectors in another', async () => {
+    assert.deepEqual(engine.capabilities(), { sam3: true, text: true, backends: { face: { loaded: true }, ocr: { loaded: true }, sam3: { loaded: true } } });
+    assert.deepEqual(engine.host.models, ['sam3']);
+    assert.deepEqual(engine.hostFor('ocr')?.models.sort(), ['face', 'ocr']);
+    assert.notEqual(engine.hostFor('ocr')?.pid, engine.host.pid, 'seconds-long SAM 3 runs cannot stall per-frame face detection');
     const pid = engine.host.pid;
     const result = await engine.segment(png, 'red, text');
-    assert.deepEqual(result.backends, { red: 'sam3', text: 'ocr' });
+    assert.deepEqual(result.backends, { red: [{ backend: 'sam3', threshold: 0.3 }], text: [{ backend: 'ocr', threshold: 0.5 }] });
     assert.deepEqual(result.instances.map((i) => i.label), ['red', 'text']);
     const [x1, y1, x2, y2] = result.instances[0].box;
     assert.ok(Math.abs(x1 - 30) <= 8 && Math.abs(y1 - 20) <= 8 && Math.abs(x2 - 120) <= 8 && Math.abs(y2 - 90) <= 8, `red box ${result.instances[0].box}`);
@@ -140,26 +143,30 @@ describe('with SAM 3 and the text detector in one host', () => {
 
   test("textBackend 'sam3' sends text to SAM 3", async () => {
     const result = await engine.segment(png, 'red, text', { textBackend: 'sam3' });
-    assert.deepEqual(result.backends, { red: 'sam3', text: 'sam3' });
+    assert.deepEqual(result.backends, { red: [{ backend: 'sam3', threshold: 0.3 }], text: [{ backend: 'sam3', threshold: 0.3 }] });
     assert.equal(result.timings.decoderRuns, 2);
     assert.equal(result.timings.textPasses, 0);
   });
 
-  test('a crash while detecting text fails that call; the next call reloads both models', async () => {
+  test('a crash while detecting text fails that call; the next call restarts its process with the models it held', async () => {
+    const host = engine.hostFor('ocr');
+    assert.ok(host);
     const pending = engine.segment(png, 'text');
-    while (engine.host.pendingCount === 0) await new Promise((r) => setTimeout(r, 1));
-    engine.host.kill();
+    while (host.pendingCount === 0) await new Promise((r) => setTimeout(r, 1));
+    host.kill();
     await assert.rejects(pending, (err: Error) => {
       assert.ok(err instanceof InferenceHostError);
       assert.match(err.message, /inference host was killed by SIGKILL while detecting text; no result was produced/);
       return true;
     });
-    const next = await engine.segment(png, 'red, text');
+    const next = await engine.segment(png, 'red, text, face');
     assert.deepEqual(next.instances.map((i) => i.label), ['red', 'text']);
-    assert.equal(engine.host.starts, 2);
+    assert.equal(host.starts, 2);
+    assert.deepEqual(host.models.sort(), ['face', 'ocr']);
+    assert.equal(engine.host.starts, 1, "SAM 3's process was not touched");
   });
 
-  test('text models that fail to load leave SAM 3 working in the same host', async () => {
+  test('text models that fail to load leave SAM 3 and faces working', async () => {
     const bundled = await findBundledTextModels();
     assert.ok(bundled.found);
     const broken = path.join(tempDir(), 'det.onnx');

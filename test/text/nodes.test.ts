@@ -20,7 +20,7 @@ const nodes = [nodeModule('sam3-model'), nodeModule('sam3-segment'), nodeModule(
 type Out = {
   payload: Buffer;
   detections: Instance[];
-  segmentation: { prompts: string[]; backends: Record<string, string>; modelId: string; models: Record<string, string> };
+  segmentation: { prompts: string[]; backends: Record<string, Array<{ backend: string; threshold: number }>>; modelId: string; models: Record<string, string> };
   redaction: { instances: number; perLabel: Record<string, { instances: number }>; verification?: { checked: number; legible: number } };
 };
 type Caught = { error: { message: string; source: { id: string } } };
@@ -52,20 +52,21 @@ describe('text redaction in Node-RED without SAM 3', () => {
     return Promise.race([got, failed]);
   }
 
-  test('the status says only text can be found', async () => {
+  test('the status says what can be found without SAM 3', async () => {
     await helper.load(nodes, flow({}));
     // The test runtime shows status keys rather than their English text.
     const status = await statusMatching(helper.getNode('seg'), /text-only|no SAM 3/);
     assert.equal(status.fill, 'yellow');
   });
 
-  test('with no prompts named, "text" is the default: every line is hidden, text-free pixels untouched, verified', async () => {
+  test('with no prompts named, the bundled detectors\' phrases are the default ("face, text"): every line is hidden, text-free pixels untouched, verified', async () => {
     const { out, caught } = await run({}, { mode: 'blur', verify: true, model: 'model' }, { payload: png });
     assert.ok(out, caught?.error.message);
-    assert.deepEqual(out.segmentation.prompts, ['text']);
-    assert.equal(out.segmentation.backends.text, 'ocr');
+    assert.deepEqual(out.segmentation.prompts, ['face', 'text']);
+    assert.deepEqual(out.segmentation.backends.text, [{ backend: 'ocr', threshold: 0.5 }]);
+    assert.deepEqual(out.segmentation.backends.face, [{ backend: 'face', threshold: 0.5 }]);
     assert.match(out.segmentation.modelId, /^sha256:/);
-    assert.deepEqual(Object.keys(out.segmentation.models), ['ocr']);
+    assert.deepEqual(Object.keys(out.segmentation.models).sort(), ['face', 'ocr']);
     const map = coverMap(out.detections, DOCUMENT.width, DOCUMENT.height);
     for (let i = 0; i < DOCUMENT.lines.length; i++) {
       assert.ok(inkCovered(await lineInk(DOCUMENT, i), map) >= 0.99, `"${DOCUMENT.lines[i].text}" is covered`);
@@ -84,11 +85,11 @@ describe('text redaction in Node-RED without SAM 3', () => {
   });
 
   test('a prompt that needs SAM 3 fails to the Catch node, saying where the model was looked for', async () => {
-    const { out, caught } = await run({}, {}, { payload: png, prompt: 'face, text' });
+    const { out, caught } = await run({}, {}, { payload: png, prompt: 'computer screen, text' });
     assert.equal(out, undefined, 'nothing may be sent');
     assert.ok(caught);
     assert.equal(caught.error.source.id, 'seg');
-    assert.match(caught.error.message, /"face" needs the SAM 3 model/);
+    assert.match(caught.error.message, /"computer screen" needs the SAM 3 model/);
     assert.match(caught.error.message, /no-sam3-here/);
     assert.match(caught.error.message, /models\/README\.md/);
   });

@@ -21,7 +21,7 @@ test('readPrompts keeps explicit thresholds and backends, and checks them', () =
 });
 
 test('routing: text to the detector when installed, else SAM 3; explicit choices win', () => {
-  const entries = readPrompts(['face', 'text', { text: 'writing', backend: 'sam3' }, { text: 'plate no', backend: 'ocr' }]);
+  const entries = readPrompts(['computer screen', 'text', { text: 'writing', backend: 'sam3' }, { text: 'plate no', backend: 'ocr' }]);
   const via = (choice: 'auto' | 'ocr' | 'sam3', sam3: boolean, text: boolean): string[] =>
     routePrompts(entries, choice, { sam3, ocr: text }).map((r) => r.backend);
   assert.deepEqual(via('auto', true, true), ['sam3', 'ocr', 'sam3', 'ocr']);

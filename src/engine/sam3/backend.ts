@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import type { Backend, PromptSpec, TilesOption } from '../backend';
 import { checkThreshold } from '../prompts';
-import { TEXT_PROMPTS } from '../../common/text-concepts';
+import { FACE_PROMPTS, TEXT_PROMPTS } from '../../common/concepts';
 import { fingerprintModel, MODEL_HELP, ModelFolderError, resolveModelFiles, type ModelFiles } from './model-folder';
 import type { LoadSpec, ModelInfo, Sam3Ops } from './protocol';
 import { planTiles } from '../tiling';
@@ -53,6 +53,7 @@ const quoted = (labels: readonly string[]): string => labels.map((l) => `"${l}"`
 export const sam3Backend: Backend<ModelInfo, Sam3LoadOptions, Sam3CallOptions> = {
   name: 'sam3',
   title: 'the SAM 3 model',
+  process: 'sam3',
   // Any phrase: SAM 3 is the backend of last resort.
   answers: () => true,
   threshold: (o) => checkThreshold('threshold', o.threshold ?? DEFAULT_THRESHOLD),
@@ -93,6 +94,6 @@ export const sam3Backend: Backend<ModelInfo, Sam3LoadOptions, Sam3CallOptions> =
     // The folder is named once: folder errors already carry it.
     const where = folder && !why.includes(folder) ? ` Looked for it in ${folder}.` : '';
     return `${what} the SAM 3 model, which is not loaded: ${why}.${where} ${MODEL_HELP} ` +
-      `Without SAM 3 only text can be found, by the bundled text detector (prompts ${quoted([...TEXT_PROMPTS])}).`;
+      `Without SAM 3 the bundled detectors find faces (prompts ${quoted([...FACE_PROMPTS])}) and text (prompts ${quoted([...TEXT_PROMPTS])}).`;
   },
 };

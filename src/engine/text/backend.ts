@@ -5,7 +5,7 @@
  * the one decoded image, and asks the inference host for the lines.
  */
 import * as path from 'node:path';
-import { isTextPrompt } from '../../common/text-concepts';
+import { isTextPrompt } from '../../common/concepts';
 import type { Backend, BackendRun, PromptSpec, TilesOption } from '../backend';
 import type { DecodedImage } from '../image-input';
 import type { InferenceHost } from '../host/inference-host';

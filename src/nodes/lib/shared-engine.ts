@@ -9,15 +9,19 @@ import { RedactionEngine, type RedactionEngineOptions } from '../../engine';
 import { CodedError } from '../../common/coded-error';
 
 /**
- * 'ready': SAM 3 loaded (and the text detector, when installed);
- * 'text-only': no usable SAM 3, but text can be found; 'missing': no SAM 3
- * folder and no text detector; 'error': nothing could be loaded.
+ * 'ready': SAM 3 loaded (and the bundled detectors); 'no-sam3': no usable
+ * SAM 3, but the bundled detectors (faces, text) work; 'missing': nothing is
+ * there to load; 'error': nothing could be loaded.
  */
-export type ModelState = 'idle' | 'loading' | 'ready' | 'text-only' | 'missing' | 'error';
+export type ModelState = 'idle' | 'loading' | 'ready' | 'no-sam3' | 'missing' | 'error';
 
-/** What a flow finds when it names no prompts: everything the installed models can find that a privacy tool hides by default. */
+/**
+ * What a flow finds when it names no prompts: what a privacy tool hides by
+ * default, of what the installed models can find. Without SAM 3, the bundled
+ * detectors' (the editor's rows for a new node are these).
+ */
 export const DEFAULT_PROMPTS_WITH_SAM3 = 'face, license plate, text';
-export const DEFAULT_PROMPTS_TEXT_ONLY = 'text';
+export const DEFAULT_PROMPTS_BUNDLED = 'face, text';
 
 type EngineOptions = RedactionEngineOptions & { modelDir: string };
 export type StateListener = (state: ModelState, detail: string) => void;
@@ -74,7 +78,11 @@ export class SharedEngine {
    * SAM 3 "face, license plate, text", without it "text".
    */
   get defaultPrompts(): string {
-    return this.engine?.sam3 ? DEFAULT_PROMPTS_WITH_SAM3 : DEFAULT_PROMPTS_TEXT_ONLY;
+    const engine = this.engine;
+    if (!engine) return DEFAULT_PROMPTS_BUNDLED;
+    if (engine.sam3) return DEFAULT_PROMPTS_WITH_SAM3;
+    const caps = engine.capabilities().backends;
+    return DEFAULT_PROMPTS_BUNDLED.split(', ').filter((p) => (p === 'face' ? caps.face?.loaded : caps.ocr?.loaded)).join(', ');
   }
 
   /** The loaded engine, if any (for its model identity). */
@@ -141,7 +149,7 @@ export class SharedEngine {
         this.loading = undefined;
         this.lastError = undefined;
         if (engine.sam3) this.setState('ready', engine.sam3.files.variant || 'fp32');
-        else this.setState('text-only', caps.sam3Reason ?? 'SAM 3 is not loaded');
+        else this.setState('no-sam3', caps.sam3Reason ?? 'SAM 3 is not loaded');
         return engine;
       },
       (err: Error) => {

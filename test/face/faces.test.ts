@@ -1,0 +1,128 @@
+/**
+ * Faces on a fresh install: the bundled face detector, no SAM 3, through
+ * sam3-segment and mask-blur as a user wires them. Ground truth is hand
+ * labelled (test/fixtures/faces/labels.json): 40 faces on registry photos,
+ * 15 of them under 30 px (group photos scaled down onto a beach photo). A
+ * face is hidden when at least 95 % of its labelled box lies inside the
+ * masks; outside the masks the output differs from the input no more than an
+ * unredacted re-encode of the same file does.
+ */
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { rleToBoxMask } from '../../src/common/rle';
+import type { Box, Instance } from '../../src/common/types';
+import { redactImage } from '../../src/redact';
+import { LABELS, labelledImages, type LabelledImage } from '../fixtures/faces/labelled';
+import { catchAll, inTab } from '../helpers/catch-flow';
+import { coreNode, helper, nodeModule, useNodeRed } from '../helpers/node-red';
+import { MediaUnavailableError } from '../helpers/registry-media';
+import { tempDir } from '../helpers/temp';
+import { cannotRun, Outcomes } from '../security/support';
+
+const nodes = [...['sam3-model', 'sam3-segment', 'mask-blur'].map(nodeModule), coreNode('common/25-catch.js')];
+
+/** Share of the box inside the union of the instances' masks. */
+function covered(box: Box, map: Uint8Array, width: number): number {
+  const [x1, y1, x2, y2] = box.map(Math.round);
+  let n = 0, all = 0;
+  for (let y = y1; y < y2; y++) for (let x = x1; x < x2; x++, all++) n += map[y * width + x];
+  return n / all;
+}
+
+function maskMap(instances: Instance[], width: number, height: number): Uint8Array {
+  const map = new Uint8Array(width * height);
+  for (const inst of instances) {
+    const m = rleToBoxMask(inst.mask);
+    if (!m) continue;
+    for (let y = 0; y < m.height; y++) for (let x = 0; x < m.width; x++) if (m.data[y * m.width + x]) map[(m.y + y) * width + m.x + x] = 1;
+  }
+  return map;
+}
+
+/** Pixels far enough from every instance that redaction must not have touched them (grow, feather, JPEG blocks). */
+function untouchable(instances: Instance[], width: number, height: number): Uint8Array {
+  const keep = new Uint8Array(width * height).fill(1);
+  for (const { box } of instances) {
+    const margin = Math.ceil(24 + 0.1 * Math.min(box[2] - box[0], box[3] - box[1]));
+    for (let y = Math.max(0, box[1] - margin); y < Math.min(height, box[3] + margin); y++) {
+      for (let x = Math.max(0, box[0] - margin); x < Math.min(width, box[2] + margin); x++) keep[y * width + x] = 0;
+    }
+  }
+  return keep;
+}
+
+async function rgb(image: Buffer): Promise<Buffer> {
+  return sharp(image).removeAlpha().raw().toBuffer();
+}
+
+function meanDiff(a: Buffer, b: Buffer, where: Uint8Array): number {
+  let sum = 0, n = 0;
+  for (let p = 0; p < where.length; p++) {
+    if (!where[p]) continue;
+    for (let c = 0; c < 3; c++) sum += Math.abs(a[p * 3 + c] - b[p * 3 + c]);
+    n += 3;
+  }
+  return sum / n;
+}
+
+describe('faces with no download: the bundled face detector', () => {
+  useNodeRed();
+  let images: LabelledImage[] | undefined;
+  let unavailable = '';
+  before(async () => {
+    try {
+      images = await labelledImages();
+    } catch (err) {
+      if (!(err instanceof MediaUnavailableError)) throw err;
+      unavailable = err.message;
+    }
+  });
+
+  test('the labels hold at least 40 faces, at least 10 of them under 30 px', () => {
+    const byName = new Map(LABELS.photos.map((p) => [p.name, p]));
+    const sizes = [
+      ...LABELS.photos.flatMap((p) => p.faces.map((f) => Math.max(f[2] - f[0], f[3] - f[1]))),
+      ...LABELS.composites.flatMap((c) => c.paste.flatMap((q) => (byName.get(q.photo)?.faces ?? []).map((f) => Math.max(f[2] - f[0], f[3] - f[1]) * q.scale))),
+    ];
+    assert.ok(sizes.length >= 40, `${sizes.length} faces`);
+    assert.ok(sizes.filter((s) => s < 30).length >= 10, `${sizes.filter((s) => s < 30).length} under 30 px`);
+  });
+
+  test('every labelled face is hidden (95 % of its box inside the masks); outside them the image is as an unredacted re-encode leaves it', async (t) => {
+    if (!images) return cannotRun(t, unavailable);
+    await helper.load(nodes, inTab([
+      { id: 'model', type: 'sam3-model', modelDir: path.join(tempDir(), 'no-sam3') },
+      { id: 'seg', type: 'sam3-segment', model: 'model', prompts: [{ text: 'face' }], wires: [['hider']] },
+      { id: 'hider', type: 'mask-blur', wires: [['out']] },
+      { id: 'out', type: 'helper' },
+      ...catchAll,
+    ]));
+    const seen = new Outcomes<{ payload: Buffer; detections: Instance[] }>(helper.getNode('out'), helper.getNode('caught'));
+    const missed: string[] = [];
+    let faces = 0;
+    for (const img of images) {
+      helper.getNode('seg').receive({ payload: img.image });
+      const r = await seen.next(120_000, 50);
+      assert.equal(r.caught.length, 0, `${img.name}: ${r.caught[0]?.error.message}`);
+      const { payload, detections } = r.sent[0];
+      const { width = 0, height = 0 } = await sharp(img.image).metadata();
+      assert.ok(detections.every((d) => d.backend === 'face'), 'found by the bundled face detector');
+      const map = maskMap(detections, width, height);
+      img.faces.forEach((box, i) => {
+        faces++;
+        const share = covered(box, map, width);
+        if (share < 0.95) missed.push(`${img.name} #${i} [${box.map(Math.round).join(', ')}]: ${(share * 100).toFixed(1)} %`);
+      });
+      // Outside the masks (and the grow, feather and JPEG blocks around them), no more change than re-encoding makes.
+      const keep = untouchable(detections, width, height);
+      const [input, output, reencoded] = await Promise.all([rgb(img.image), rgb(payload), redactImage(img.image, []).then((x) => rgb(x.image as Buffer))]);
+      const changed = meanDiff(input, output, keep);
+      const reencode = meanDiff(input, reencoded, keep);
+      assert.ok(changed <= reencode + 0.05, `${img.name}: outside the masks the output differs by ${changed.toFixed(3)} per channel, a re-encode by ${reencode.toFixed(3)}`);
+    }
+    assert.equal(faces, 40);
+    assert.deepEqual(missed, [], 'faces not hidden');
+  });
+});

@@ -1,0 +1,74 @@
+/**
+ * Real photos from registry packages, fetched when a test needs them (the
+ * npm registry and Debian's archive are what this project's machines reach)
+ * and checked against the sha256 the labels were made on. Kept in
+ * .test-tmp/media/ between runs; nothing is committed (see
+ * test/fixtures/SOURCES.md for what comes from where, under which licence).
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+
+const CACHE = path.resolve(__dirname, '..', '..', '..', '.test-tmp', 'media');
+
+export class MediaUnavailableError extends Error {
+  constructor(what: string, why: string) {
+    super(`${what} could not be fetched: ${why}`);
+    this.name = 'MediaUnavailableError';
+  }
+}
+
+function sha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+function checked(file: string, expected: string, what: string): string {
+  const got = sha256(file);
+  if (got !== expected) throw new Error(`${what} is not the file the labels were made on (sha256 ${got}, expected ${expected})`);
+  return file;
+}
+
+function run(cmd: string, args: string[], cwd: string): void {
+  try {
+    execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  } catch (err) {
+    const e = err as { stderr?: Buffer; message: string };
+    throw new MediaUnavailableError(`${cmd} ${args.join(' ')}`, (e.stderr?.toString() || e.message).trim().split('\n').slice(-3).join(' '));
+  }
+}
+
+/** A file of an npm package (`name@version`), e.g. npmFile('@vladmandic/face-api@1.7.15', 'demo/sample1.jpg', sha). */
+export function npmFile(spec: string, file: string, expected: string): string {
+  const dir = path.join(CACHE, 'npm', spec.replace(/[^\w.@-]+/g, '_'));
+  const target = path.join(dir, 'package', file);
+  if (existsSync(target)) return checked(target, expected, `${spec} ${file}`);
+  mkdirSync(dir, { recursive: true });
+  const work = `${dir}.partial-${process.pid}`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  run('npm', ['pack', spec, '--silent', '--pack-destination', work], work);
+  const tgz = readdirSync(work).find((f) => f.endsWith('.tgz'));
+  if (!tgz) throw new MediaUnavailableError(spec, 'npm pack wrote no tarball');
+  run('tar', ['-xzf', tgz, 'package'], work);
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(work, dir);
+  return checked(target, expected, `${spec} ${file}`);
+}
+
+/** A file of a Debian package, by its path inside the package (no leading slash). */
+export function debFile(pkg: string, file: string, expected: string): string {
+  const dir = path.join(CACHE, 'deb', pkg);
+  const target = path.join(dir, 'root', file);
+  if (existsSync(target)) return checked(target, expected, `${pkg} ${file}`);
+  const work = `${dir}.partial-${process.pid}`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  run('apt-get', ['download', pkg], work);
+  const deb = readdirSync(work).find((f) => f.endsWith('.deb'));
+  if (!deb) throw new MediaUnavailableError(pkg, 'apt-get download wrote no package');
+  run('dpkg-deb', ['-x', deb, 'root'], work);
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(work, dir);
+  return checked(target, expected, `${pkg} ${file}`);
+}
