@@ -3,7 +3,7 @@
  * and adds them as msg.detections, leaving the image as it was.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow, NodeStatus } from 'node-red';
-import type { LabelBackend, Prompt, RedactionEngine, RedactionSegmentResult, Sam3Joins, TextBackendChoice } from '../engine';
+import { isFacePrompt, readPrompts, type LabelBackend, type Prompt, type PromptEntry, type RedactionEngine, type RedactionSegmentOptions, type RedactionSegmentResult, type Sam3Joins, type TextBackendChoice } from '../engine';
 import type { ImageInput, RawFrame } from '../common/types';
 import { drawPreview } from '../redact/preview';
 import { numberField, readProperty, writeMsgProperty, type PropertyType } from './lib/properties';
@@ -12,7 +12,7 @@ import { ThrottledStatus } from './lib/throttled-status';
 import { confinePath } from '../common/path-guard';
 import { rootsFromSettings } from './lib/allowed-roots';
 import type { Sam3ModelNode } from './lib/sam3-model-node';
-import { VideoFrames } from './lib/video-frames';
+import { VideoFrames, type GroupSetting } from './lib/video-frames';
 import { claimOf } from './lib/claim-of';
 import { failMessage, nodeError } from './lib/errors';
 import { CodedError } from '../common/coded-error';
@@ -38,6 +38,12 @@ interface Sam3SegmentDef extends NodeDef {
   onDetectionError?: 'redact' | 'fail';
   textBackend?: TextBackendChoice;
   sam3Joins?: Sam3Joins;
+  /** Video: face detector's single pass every N frames (default 1). */
+  faceStride?: string | number;
+  /** Video: the tiled pass for small faces every N frames (default 30; 0 = never). */
+  smallFaceStride?: string | number;
+  /** Frames a track is held on each side of its sightings (default 3). */
+  hold?: string | number;
 }
 
 type SegmentMsg = NodeMessageInFlow & { prompt?: unknown; detections?: unknown; segmentation?: unknown };
@@ -62,6 +68,36 @@ function modelsUsed(engine: RedactionEngine, backends: Record<string, LabelBacke
     if (id) models[name] = id;
   }
   return { modelId: models.sam3 ?? Object.values(models)[0], models };
+}
+
+/** The prompts a video's detection group runs: face phrases in the face groups, the rest (and SAM 3 on faces, if asked for video) in 'others'. */
+function promptsOfGroup(group: string, entries: PromptEntry[], sam3Joins: Sam3Joins, sam3: boolean): Prompt[] {
+  const face = (e: PromptEntry): boolean => isFacePrompt(e.label) && (e.backend === undefined || e.backend === 'face');
+  const asPrompt = (e: PromptEntry, backend = e.backend): Prompt => ({ text: e.label, ...(e.threshold !== undefined ? { threshold: e.threshold } : {}), ...(backend ? { backend } : {}) });
+  if (group === 'others') {
+    const rest = entries.filter((e) => !face(e)).map((e) => asPrompt(e));
+    // SAM 3 on face phrases in video, on this group's stride: its seconds per frame would stall the per-frame pass.
+    const sam3Faces = sam3Joins === 'images-and-video' && sam3 ? entries.filter(face).map((e) => asPrompt(e, 'sam3')) : [];
+    return [...rest, ...sam3Faces];
+  }
+  return entries.filter(face).map((e) => asPrompt(e, 'face'));
+}
+
+/** What each group asks of the engine: the face detector's single pass on every frame, its tiles on their own stride. */
+function groupOptions(group: string): RedactionSegmentOptions {
+  const frame: RedactionSegmentOptions = { media: 'video', sam3Joins: 'never' };
+  if (group === 'faces') return { ...frame, face: { tiles: 0 } };
+  if (group === 'smallFaces') return { ...frame, face: { tiles: 'auto' } };
+  return { media: 'video' };
+}
+
+function mergeBackends(a: Record<string, LabelBackend[]> | undefined, b: Record<string, LabelBackend[]>): Record<string, LabelBackend[]> {
+  const out: Record<string, LabelBackend[]> = { ...a };
+  for (const [label, list] of Object.entries(b)) {
+    const known = out[label] ?? [];
+    out[label] = [...known, ...list.filter((x) => !known.some((k) => k.backend === x.backend))];
+  }
+  return out;
 }
 
 function promptList(prompts: Prompt[] | string): Prompt[] {
@@ -126,31 +162,44 @@ export = function register(RED: NodeAPI): void {
       });
     }
 
-    const stride = Math.max(1, Math.floor(numberField(config.stride, 1)));
     type Segmented = RedactionSegmentResult & { prompts: Prompt[] | string; modelId?: string; models: Record<string, string> };
-    /** Per video job, what its latest detection answered with: the audit trail of carried frames too. */
-    const lastFacts = new WeakMap<VideoJob, Pick<Segmented, 'prompts' | 'modelId' | 'models' | 'backends'>>();
+    type Facts = Pick<Segmented, 'prompts' | 'modelId' | 'models' | 'backends'>;
+    /** Per video job, what its detections answered with, all groups together: the audit trail of carried frames too. */
+    const lastFacts = new WeakMap<VideoJob, Facts>();
+    const textBackend = config.textBackend || 'auto';
+    const sam3Joins: Sam3Joins = config.sam3Joins === 'images-and-video' || config.sam3Joins === 'never' ? config.sam3Joins : 'images';
+    // Video: detection groups, each on its own stride. 0 turns the small-face pass off.
+    const strides = {
+      faces: Math.max(1, Math.floor(numberField(config.faceStride, 1))),
+      smallFaces: Math.max(0, Math.floor(numberField(config.smallFaceStride, 10))),
+      others: Math.max(1, Math.floor(numberField(config.stride, 10))),
+    };
+    const hold = Math.max(0, Math.floor(numberField(config.hold, 3)));
+    /** The groups a video needs: face groups for face phrases, 'others' for the rest; all of them when the prompts are the installed defaults. */
+    const groupsFor = (asked: Prompt[] | string | undefined): GroupSetting[] => {
+      const entries = asked === undefined ? undefined : readPrompts(asked);
+      const faces = !entries || entries.some((e) => promptsOfGroup('faces', [e], sam3Joins, false).length > 0);
+      const others = !entries || sam3Joins === 'images-and-video' || entries.some((e) => promptsOfGroup('others', [e], sam3Joins, false).length > 0);
+      return [
+        ...(faces ? [{ name: 'faces', stride: strides.faces }] : []),
+        ...(faces && strides.smallFaces > 0 ? [{ name: 'smallFaces', stride: strides.smallFaces }] : []),
+        ...(others ? [{ name: 'others', stride: strides.others }] : []),
+      ];
+    };
     const video = new VideoFrames({
-      stride,
+      hold,
       sceneCut: numberField(config.sceneCut, 30),
       onDetectionError: config.onDetectionError === 'fail' ? 'fail' : 'redact',
       words: (key, params) => RED._(key, params),
     });
-    const textBackend = config.textBackend || 'auto';
-    /** One engine call, counted in the status. Prompts left undefined are the installed models' defaults. */
-    const sam3Joins: Sam3Joins = config.sam3Joins === 'images-and-video' || config.sam3Joins === 'never' ? config.sam3Joins : 'images';
-    /** Video frames get the face detector's single pass (its tiles would multiply the work per frame) and SAM 3 only if asked. */
-    const frameOptions = { media: 'video' as const, face: { tiles: 0 } };
-    const segment = (shared: Sam3ModelNode, image: ImageInput, asked: Prompt[] | string | undefined, frame = false): Promise<Segmented> => {
+
+    /** Work on the engine, counted in the status. */
+    const counted = <R>(shared: Sam3ModelNode, work: (engine: RedactionEngine) => Promise<R>): Promise<R> => {
       inFlight++;
       showActivity();
       const started = Date.now();
       return shared.shared
-        .run(async (engine) => {
-          const prompts = asked ?? shared.shared.defaultPrompts;
-          const r = await engine.segment(image, prompts, { threshold: shared.threshold, tiles, textBackend, sam3Joins, ...(frame ? frameOptions : {}) });
-          return { ...r, prompts, ...modelsUsed(engine, r.backends) };
-        })
+        .run(work)
         .then((r) => {
           lastMs = Date.now() - started;
           return r;
@@ -160,6 +209,22 @@ export = function register(RED: NodeAPI): void {
           showActivity();
         });
     };
+    /** One image. Prompts left undefined are the installed models' defaults. */
+    const segmentImage = (shared: Sam3ModelNode, image: ImageInput, asked: Prompt[] | string | undefined): Promise<Segmented> =>
+      counted(shared, async (engine) => {
+        const prompts = asked ?? shared.shared.defaultPrompts;
+        const r = await engine.segment(image, prompts, { threshold: shared.threshold, tiles, textBackend, sam3Joins });
+        return { ...r, prompts, ...modelsUsed(engine, r.backends) };
+      });
+    /** One detection group on one frame; undefined when the group has nothing to find in this video. */
+    const segmentFrame = (shared: Sam3ModelNode, frame: RawFrame, asked: Prompt[] | string | undefined, group: string): Promise<Segmented | undefined> =>
+      counted(shared, async (engine) => {
+        const prompts = asked ?? shared.shared.defaultPrompts;
+        const chosen = promptsOfGroup(group, readPrompts(prompts), sam3Joins, !!engine.sam3);
+        if (chosen.length === 0) return undefined;
+        const r = await engine.segment(frame, chosen, { threshold: shared.threshold, tiles, textBackend, sam3Joins, ...groupOptions(group) });
+        return { ...r, prompts, ...modelsUsed(engine, r.backends) };
+      });
 
     node.on('input', (msg: SegmentMsg, send, done) => {
       if (!model) return done(nodeError(RED, 'CONFIG_INVALID', 'sam3-segment.errors.no-model'));
@@ -182,8 +247,10 @@ export = function register(RED: NodeAPI): void {
         const framePrompts = prompts;
         video.push(job, parts, {
           frame,
-          detect: () => segment(model, frame, framePrompts, true).then((r) => {
-            lastFacts.set(job, { prompts: r.prompts, modelId: r.modelId, models: r.models, backends: r.backends });
+          detect: (group) => segmentFrame(model, frame, framePrompts, group).then((r) => {
+            if (!r) return [];
+            const f = lastFacts.get(job);
+            lastFacts.set(job, { prompts: r.prompts, modelId: f?.modelId ?? r.modelId, models: { ...f?.models, ...r.models }, backends: mergeBackends(f?.backends, r.backends) });
             return r.instances;
           }),
           emit: (instances, carried) => {
@@ -192,7 +259,8 @@ export = function register(RED: NodeAPI): void {
             msg.segmentation = {
               prompts: f ? promptList(f.prompts) : framePrompts === undefined ? [] : promptList(framePrompts),
               threshold: model.threshold,
-              stride,
+              strides,
+              hold,
               width: job.info.width,
               height: job.info.height,
               carried,
@@ -204,7 +272,7 @@ export = function register(RED: NodeAPI): void {
             done();
           },
           end: (err) => (err ? done(err) : done()),
-        });
+        }, groupsFor(framePrompts));
         return;
       }
       // A message of a watched-folder claim that has ended (timed out, the flow stopped) goes nowhere.
@@ -224,7 +292,7 @@ export = function register(RED: NodeAPI): void {
             (msg as { filename?: unknown }).filename ??= file;
           }
         }
-        const r = await segment(model, img, prompts).catch((err: unknown) => {
+        const r = await segmentImage(model, img, prompts).catch((err: unknown) => {
           throw naming(err, file);
         });
         msg.detections = r.instances;

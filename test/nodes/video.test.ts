@@ -164,7 +164,7 @@ describe('video redaction: video-split -> sam3-segment -> mask-blur -> video-enc
   test('a lost frame makes the job time out and fail closed instead of hanging', async () => {
     const dir = tempDir();
     const input = await makeClip(path.join(dir, 'in.mp4'), { duration: 2 });
-    await helper.load([...nodes, ...core], flow(modelDir, { stride: 1, window: 4, stallTimeout: 2, dropFrame: 5 }));
+    await helper.load([...nodes, ...core], flow(modelDir, { stride: 1, window: 8, stallTimeout: 2, dropFrame: 5 }));
     const caught = nextMessage<{ error: { message: string } }>(helper.getNode('caught'), 30_000);
     helper.getNode('splitter').receive({ payload: input });
     assert.match((await caught).error.message, /no frame reached video-encode for 2 s/);
@@ -178,7 +178,7 @@ describe('video redaction: video-split -> sam3-segment -> mask-blur -> video-enc
     await helper.load([...nodes, ...core], flow(modelDir, { stride: 10, window: 8 }));
     const caught = nextMessage<{ error: { message: string } }>(helper.getNode('caught'), 30_000);
     helper.getNode('splitter').receive({ payload: input });
-    assert.match((await caught).error.message, /a detection stride of 10 needs 12 frames in flight .*but video-split's window holds 8 frames/);
+    assert.match((await caught).error.message, /detecting every 10 frames, with tracks held 3 frames either side, needs 12 frames in flight .*but video-split's window holds 8 frames/);
   });
 
   test('a file that is not a video reaches the Catch node', async () => {

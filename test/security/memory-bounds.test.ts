@@ -99,7 +99,7 @@ describe('memory bounded in bytes', () => {
 
   test('4K frames: what is in flight stays within the window memory, and after the job memory and processes are back where they were', async (t) => {
     const start = settledExternal();
-    const budget = 192;
+    const budget = 240;
     const seen = await load(videoFlow(modelDir, { stride: 2 }).map((n) => (n.type === 'video-split' ? { ...n, window: 64, windowMemory: budget } : n)));
     const { result, peak } = await peakGrowth(async () => {
       helper.getNode('splitter').receive({ payload: clip4k, outputPath: path.join(work, 'uhd-out.mp4') });
@@ -126,7 +126,7 @@ describe('memory bounded in bytes', () => {
   test('a window memory that cannot hold what the stride needs fails the job before a frame goes out, naming the memory needed', async () => {
     for (const [memory, stride, pattern] of [
       [64, 2, /a 3840x2160 frame takes 23\.7 MB: a window of two frames and the three the reader holds ahead need 119 MB, more than the window memory of 64 MB/],
-      [128, 10, /a detection stride of 10 needs 12 frames in flight \(12 x 23\.7 MB = 285 MB at 3840x2160\), but video-split's window holds 2 \(what 128 MB of window memory holds/],
+      [128, 10, /detecting every 10 frames, with tracks held 3 frames either side, needs 12 frames in flight \(12 x 23\.7 MB = 285 MB at 3840x2160\), but video-split's window holds 2 \(what 128 MB of window memory holds/],
     ] as const) {
       const seen = await load(videoFlow(modelDir, { stride }).map((n) => (n.type === 'video-split' ? { ...n, windowMemory: memory } : n)));
       helper.getNode('splitter').receive({ payload: clip4k, outputPath: path.join(work, `uhd-${memory}.mp4`) });

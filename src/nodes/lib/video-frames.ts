@@ -1,26 +1,35 @@
 /**
- * sam3-segment's handling of video frames: per job, a stride schedule
- * decides which frames get a fresh detection and lets the others go on, in
- * order, with the cover carried from the detections on either side.
+ * sam3-segment's handling of video frames: per job, a schedule of detection
+ * groups, each on its own stride (the face detector's single pass on every
+ * frame, its tiled pass and the other detectors every few frames), tracks
+ * that carry covers between detections and hold them across a missed frame
+ * or two, and frames that go on in order once every group can cover them.
  */
 import { CodedError } from '../../common/coded-error';
 import type { Instance, RawFrame } from '../../common/types';
+import { FrameSchedule } from '../../video/frame-schedule';
 import { frameSignature, isSceneCut } from '../../video/scene-cut';
-import { StrideSchedule } from '../../video/stride-schedule';
+import type { TrackedInstance } from '../../video/tracks';
 import type { FrameParts, VideoJob } from './video-jobs';
 
 export interface FrameItem {
   frame: RawFrame;
-  /** Runs a fresh detection on this frame. */
-  detect: () => Promise<Instance[]>;
+  /** Runs a fresh detection of one group on this frame. */
+  detect: (group: string) => Promise<Instance[]>;
   /** Sends the frame on with these instances. */
-  emit: (instances: Instance[], carried: boolean) => void;
+  emit: (instances: TrackedInstance[], carried: boolean) => void;
   /** Ends the frame's message without sending it (the job failed). */
   end: (err?: Error) => void;
 }
 
-export interface VideoFrameOptions {
+export interface GroupSetting {
+  name: string;
   stride: number;
+}
+
+export interface VideoFrameOptions {
+  /** Frames a track is held on each side of its sightings. */
+  hold: number;
   /** Mean grey-level change that counts as a scene cut; 0 turns cut detection off. */
   sceneCut: number;
   onDetectionError: 'redact' | 'fail';
@@ -29,7 +38,7 @@ export interface VideoFrameOptions {
 }
 
 interface JobState {
-  schedule: StrideSchedule<FrameItem>;
+  schedule: FrameSchedule<FrameItem>;
   previous?: Float32Array;
 }
 
@@ -38,24 +47,30 @@ export class VideoFrames {
 
   constructor(private readonly o: VideoFrameOptions) {}
 
-  push(job: VideoJob, parts: FrameParts, item: FrameItem): void {
+  /**
+   * A frame of `job`. `groups`: the detection groups this video needs (its
+   * first frame decides; a group with nothing to find would only make frames
+   * wait for its stride).
+   */
+  push(job: VideoJob, parts: FrameParts, item: FrameItem, groups: GroupSetting[]): void {
     let state = this.jobs.get(job.id);
     if (!state) {
-      if (job.window < this.o.stride + 2) {
-        // Frames between two detections are held until the next one: stride + 2 must fit in the window.
+      const needed = FrameSchedule.framesHeld(groups, this.o.hold) + 2;
+      if (job.window < needed) {
+        // Frames between two detections are held until the next one: they must fit in the window.
         const frameMb = (job.info.width * job.info.height * 3) / 1024 / 1024;
-        const needed = this.o.stride + 2;
         const budget = job.windowBytes !== undefined
           ? this.o.words('sam3-segment.errors.stride-window-memory', { budget: Math.round(job.windowBytes / 1024 / 1024) })
           : this.o.words('sam3-segment.errors.stride-window-frames');
+        const strides = [...new Set(groups.map((g) => g.stride))].join(' / ');
         const err = new CodedError('WINDOW_TOO_SMALL', this.o.words('sam3-segment.errors.stride-window', {
-          stride: this.o.stride, needed, frame: frameMb.toFixed(1), total: Math.ceil(needed * frameMb), width: job.info.width, height: job.info.height, window: job.window, budget,
+          strides, hold: this.o.hold, needed, frame: frameMb.toFixed(1), total: Math.ceil(needed * frameMb), width: job.info.width, height: job.info.height, window: job.window, budget,
         }));
         job.fail(err);
         item.end(job.claimReport() ? err : undefined);
         return;
       }
-      state = this.start(job);
+      state = this.start(job, groups);
     }
     let cut = false;
     if (this.o.sceneCut > 0) {
@@ -66,13 +81,13 @@ export class VideoFrames {
     state.schedule.push(parts.index, item, { last: parts.count !== undefined, cut });
   }
 
-  private start(job: VideoJob): JobState {
-    const schedule = new StrideSchedule<FrameItem>({
-      stride: this.o.stride,
+  private start(job: VideoJob, groups: GroupSetting[]): JobState {
+    const schedule = new FrameSchedule<FrameItem>({
+      groups: groups.map((g) => ({ name: g.name, stride: g.stride, detect: (_index, item) => item.detect(g.name) })),
       width: job.info.width,
       height: job.info.height,
+      hold: this.o.hold,
       onDetectionError: this.o.onDetectionError,
-      detect: (_index, item) => item.detect(),
       emit: (index, item, instances, carried) => {
         item.emit(instances, carried);
         if (job.count !== undefined && index === job.count - 1) this.jobs.delete(job.id);
