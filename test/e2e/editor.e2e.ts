@@ -378,6 +378,8 @@ describe('the editor in Chromium', { skip, timeout: 10 * 60_000 }, () => {
     await openEditor(segment.id);
     await screenshot('edit-dialog-example', 'edit-dialog.png');
     const rows = page.locator('#node-input-prompt-list .node-input-prompt-text');
+    // The example names no prompts (the installed defaults apply): the user adds a row.
+    if ((await rows.count()) === 0) await page.locator('.red-ui-editableList:has(#node-input-prompt-list) .red-ui-editableList-addButton').click();
     await rows.first().fill('red');
     while ((await rows.count()) > 1) await page.locator('#node-input-prompt-list .red-ui-editableList-item-remove').last().click();
     await screenshot('edit-dialog-red');
