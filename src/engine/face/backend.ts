@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { isFacePrompt } from '../../common/concepts';
 import type { Backend, TilesOption } from '../backend';
+import { cropRgb } from '../image-input';
 import { checkThreshold } from '../prompts';
 import type { Region } from '../region';
 import type { FaceLoadSpec, FaceModelInfo, FaceOps } from './protocol';
@@ -69,6 +70,12 @@ export interface FacePassPlan {
   region: Region;
   /** The region's edges that lie inside the image (left, top, right, bottom); absent for the whole image. */
   inner?: [boolean, boolean, boolean, boolean];
+  /**
+   * For a tile: its level's shrink factor (1: full resolution). Tiles lie on
+   * that level's pixel grid, so each is a plain crop of the image shrunk once
+   * per level, not a resize of its own.
+   */
+  level?: number;
 }
 
 /**
@@ -86,10 +93,15 @@ export function planFacePasses(width: number, height: number, tiles: TilesOption
   // The smallest level: faces of minFace px become about 12 px at the model's input.
   let f = Math.max(1, 2 ** Math.floor(Math.log2(minFace / 12)));
   for (; f * 2 <= whole; f *= 2) {
-    const tw = Math.min(width, Math.round(inputWidth * f));
-    const th = Math.min(height, Math.round(inputHeight * f));
-    for (const [y, h] of splits(height, th)) {
-      for (const [x, w] of splits(width, tw)) plans.push({ region: { x, y, width: w, height: h }, inner: [x > 0, y > 0, x + w < width, y + h < height] });
+    // In the level's own pixels: the image shrunk by f (its last f - 1 columns and rows, if any, are left to finer levels).
+    const lw = Math.floor(width / f);
+    const lh = Math.floor(height / f);
+    const tw = Math.min(lw, inputWidth);
+    const th = Math.min(lh, inputHeight);
+    for (const [y, h] of splits(lh, th)) {
+      for (const [x, w] of splits(lw, tw)) {
+        plans.push({ region: { x: x * f, y: y * f, width: w * f, height: h * f }, level: f, inner: [x > 0, y > 0, x + w < lw, y + h < lh] });
+      }
     }
   }
   return plans;
@@ -123,8 +135,24 @@ export const faceBackend: Backend<FaceModelInfo, FaceLoadOptions, FaceCallOption
     const base = Math.min(...prompts.map((p) => p.threshold));
     const plans = planFacePasses(view.width, view.height, o.tiles, inputWidth, inputHeight, o.minFace);
     const t0 = performance.now();
+    const shrunk = new Map<number, Promise<Uint8Array>>();
+    const levelImage = (f: number): Promise<Uint8Array> => {
+      let image = shrunk.get(f);
+      if (!image) {
+        const lw = Math.floor(view.width / f);
+        const lh = Math.floor(view.height / f);
+        image = f === 1 ? Promise.resolve(view.rgb) : view.cut({ x: 0, y: 0, width: lw * f, height: lh * f }, lw, lh);
+        shrunk.set(f, image);
+      }
+      return image;
+    };
+    const pixels = async ({ region, level }: FacePassPlan): Promise<Uint8Array> => {
+      if (level === undefined || region.width !== inputWidth * level || region.height !== inputHeight * level) return view.cut(region, inputWidth, inputHeight);
+      const levelRegion = { x: region.x / level, y: region.y / level, width: inputWidth, height: inputHeight };
+      return cropRgb(await levelImage(level), Math.floor(view.width / level), levelRegion);
+    };
     const passes = await Promise.all(
-      plans.map(async ({ region, inner }) => ({ region, inner, rgb: await view.cut(region, inputWidth, inputHeight), threshold: inner ? Math.max(base, tileThreshold) : base })),
+      plans.map(async (plan) => ({ region: plan.region, inner: plan.inner, rgb: await pixels(plan), threshold: plan.inner ? Math.max(base, tileThreshold) : base })),
     );
     const cutMs = performance.now() - t0;
     const reply = await ctx.host.calls<FaceOps>('face').call('detect', { width: view.width, height: view.height, passes, prompts, grow: FACE_GROW }, 'detecting faces');
