@@ -142,13 +142,13 @@ async function timeOurs(p: Prepared, iterations: number): Promise<number[]> {
   return times;
 }
 
-interface PillowOut {
+export interface PillowOut {
   pillow: string;
   python: string;
   cases: Record<string, Record<string, number[]>>;
 }
 
-async function runPillow(python: string, prepared: Prepared[], iterations: number, dir: string): Promise<PillowOut> {
+export async function runPillow(python: string, prepared: Prepared[], iterations: number, dir: string): Promise<PillowOut> {
   const spec = {
     cases: prepared.map((p) => ({
       name: p.spec.name, kind: p.spec.kind, input: p.file, mask: p.maskFile, width: p.spec.width, height: p.spec.height,

@@ -4,7 +4,9 @@
  * bench/results/latest.md (the table README quotes), with the machine named.
  * Never part of `npm test`.
  *
- *   npm run bench              20 s (five pairs run in turn) and 120 s 1080p30 clips (about 20 minutes on 2 cores)
+ *   npm run bench              20 s (five pairs run in turn) and 120 s 1080p30 clips, then `face` on a 20 s clip with
+ *                              faces (three pairs) and `face, license plate, text` (one), a 12 MP photo with faces
+ *                              (about 30 minutes on 2 cores)
  *   npm run bench -- --quick   5 s and 30 s clips, fewer repetitions (a smoke run; writes quick.json and quick.md,
  *                              so the full run's table that README quotes stays)
  *   npm run bench -- --table   the table again from bench/results/latest.json
@@ -17,7 +19,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { probeVideo } from '../src/video';
 import { buildFixtureModel } from '../test/fixtures/fixture-model';
+import { LABELS } from '../test/fixtures/faces/labelled';
+import { npmFile } from '../test/helpers/registry-media';
 import type { EngineOverheadResult } from './engine-overhead';
+import type { FacePhotoResult } from './face-photo';
 import { runChild } from './lib/child';
 import { ensureClip, type ClipSpec } from './lib/clips';
 import { describeMachine, machineLine, type Machine } from './lib/machine';
@@ -30,10 +35,28 @@ import type { VideoFlowResult } from './video-flow';
 /** video-encode's defaults, so that the transcode baseline encodes exactly as the flow does. */
 const PRESET = 'medium';
 const CRF = 20;
-/** The video example's stride. */
+/** sam3-segment's default stride for phrases other than faces. */
 const STRIDE = 10;
 
+/** What a video row runs: the phrases typed, and the speed it must keep against the transcode. */
+interface VideoCase {
+  /** The table's words for it. */
+  what: string;
+  prompt: string;
+  /** Least ratio to the transcode's speed; none: reported only. */
+  target?: number;
+}
+
+/** The plumbing alone: a phrase only SAM 3 answers (the fixture model finds nothing for it), on every 10th frame. */
+const PLUMBING: VideoCase = { what: `sam3-segment (a SAM 3 phrase on every ${STRIDE}th frame, nothing found)`, prompt: 'logo', target: 0.8 };
+const FACES: VideoCase = { what: 'sam3-segment (`face`: the bundled detector on every frame, its tiles every 10th, tracks held 3 frames)', prompt: 'face', target: 0.6 };
+const MIXED: VideoCase = {
+  what: `sam3-segment (\`face, license plate, text\`: faces on every frame, plates by SAM 3 and text by the bundled detector every ${STRIDE}th)`,
+  prompt: 'face, license plate, text',
+};
+
 interface VideoRun {
+  case: VideoCase;
   clip: ClipSpec;
   frames: number;
   /** The flow and the transcode of the pair whose ratio is the median. */
@@ -56,7 +79,9 @@ interface BenchReport {
   date: string;
   machine: Machine;
   quick: boolean;
+  /** The plumbing on the short and the long clip, then the face rows. */
   video: VideoRun[];
+  facePhoto?: FacePhotoResult;
   /** Peak RSS of the long clip over the short one (Node-RED process). */
   memoryGrowth: number;
   redact: RedactCostResult;
@@ -72,16 +97,16 @@ const resultsDir = path.join(root, 'bench', 'results');
  * drifts by 10-20 % over minutes (a shared host), and a ratio is only
  * meaningful between runs made close together. The median pair is reported.
  */
-async function videoRun(clip: ClipSpec, modelDir: string, pairs: number): Promise<VideoRun> {
+async function videoRun(vc: VideoCase, clip: ClipSpec, modelDir: string, pairs: number): Promise<VideoRun> {
   const file = await ensureClip(clip);
   const frames = (await probeVideo(file)).frameCount ?? clip.fps * clip.seconds;
   const runs: Array<{ flow: VideoFlowResult; transcode: TranscodeResult; ratio: number }> = [];
   for (let i = 0; i < pairs; i++) {
-    console.log(`video: ${clip.seconds} s clip (${frames} frames), pair ${i + 1} of ${pairs}: plain ffmpeg transcode...`);
+    console.log(`video, ${vc.prompt}: ${clip.seconds} s clip (${frames} frames), pair ${i + 1} of ${pairs}: plain ffmpeg transcode...`);
     const base = await transcode(file, path.join(os.tmpdir(), `sam3-bench-transcode-${process.pid}.mp4`), frames, PRESET, CRF);
     console.log(`video: ${clip.seconds} s clip, pair ${i + 1} of ${pairs}: the Node-RED flow...`);
     const flow = await runChild<VideoFlowResult>('video-flow', {
-      clip: file, modelDir, prompt: 'face', stride: STRIDE, window: 64, preset: PRESET, crf: CRF, mode: 'blur',
+      clip: file, modelDir, prompt: vc.prompt, stride: STRIDE, window: 64, preset: PRESET, crf: CRF, mode: 'blur',
     });
     runs.push({ flow, transcode: base, ratio: round(flow.fps / base.fps, 3) });
     console.log(`video: ${clip.seconds} s clip, pair ${i + 1}: ${round(flow.fps)} fps against ${round(base.fps)} fps (${runs[i].ratio})`);
@@ -90,6 +115,7 @@ async function videoRun(clip: ClipSpec, modelDir: string, pairs: number): Promis
   const peak = (f: (r: VideoFlowResult) => number): number => Math.max(...runs.map((r) => f(r.flow)));
   const worstLag = [...runs].sort((a, b) => b.flow.lagMs.p99 - a.flow.lagMs.p99)[0].flow.lagMs;
   return {
+    case: vc,
     clip,
     frames,
     flow: median.flow,
@@ -104,17 +130,33 @@ async function videoRun(clip: ClipSpec, modelDir: string, pairs: number): Promis
 }
 
 const verdict = (ok: boolean): string => (ok ? 'met' : '**missed**');
+const missed = (v: VideoRun): boolean => v.case.target !== undefined && v.ratio < v.case.target;
 
 function table(r: BenchReport): string {
   const [short, long] = r.video;
+  const faces = r.video.find((v) => v.case.prompt === FACES.prompt);
   const lines: string[] = [];
   lines.push(`Measured ${r.date.slice(0, 10)} on ${machineLine(r.machine)}${r.quick ? ' (quick run: short clips, few repetitions)' : ''}.`, '');
   lines.push('| what | ours | baseline | ratio | target |', '| --- | --- | --- | --- | --- |');
   for (const v of r.video) {
     lines.push(
-      `| ${v.clip.seconds} s 1080p30 clip with audio through video-split → sam3-segment (every ${STRIDE}th frame, nothing found) → mask-blur → video-encode | ` +
+      `| ${v.clip.seconds} s 1080p30 clip with audio${v.clip.faces ? ' and a moving group photo' : ''} through video-split → ${v.case.what} → mask-blur → video-encode | ` +
         `${round(v.flow.fps)} fps | plain ffmpeg transcode, same x264 settings: ${round(v.transcode.fps)} fps | ${v.ratio}` +
-        `${v.ratios.length > 1 ? ` (median of ${v.ratios.length} pairs run in turn: ${v.ratios.join(', ')})` : ''} | ≥ 0.8: ${verdict(v.ratio >= 0.8)} |`,
+        `${v.ratios.length > 1 ? ` (median of ${v.ratios.length} pairs run in turn: ${v.ratios.join(', ')})` : ''} | ` +
+        `${v.case.target === undefined ? '' : `≥ ${v.case.target}: ${verdict(!missed(v))}`} |`,
+    );
+  }
+  // Reports written before the face rows existed have none.
+  if (r.facePhoto) {
+    const fp = r.facePhoto;
+    const pil = 'error' in fp.pillow ? undefined : fp.pillow;
+    const pilTotal = pil ? (pil.total ?? round(Object.values(pil).reduce((a, b) => a + b, 0), 1)) : undefined;
+    lines.push(
+      `| ${round((fp.width * fp.height) / 1e6, 0)} MP JPEG photo with ${fp.labelled} labelled faces: sam3-segment \`face\` (${fp.faces} covers) | ${fp.detect.totalMs} ms (decode ${fp.detect.decodeMs} ms, ` +
+        `face detector ${fp.detect.faceMs} ms in ${fp.detect.passes} passes: whole image and tiles) | | | |`,
+      `| the same photo: mask-blur (decode, blur the faces, encode JPEG q90) | ${fp.redactMs} ms | ` +
+        `${pil ? `Pillow, whole-image blur pasted through the same masks: ${pilTotal} ms (${Object.entries(pil).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${v}`).join(', ')})` : `Pillow: ${(fp.pillow as { error: string }).error}`} | ` +
+        `${pilTotal ? `${round(pilTotal / fp.redactMs, 1)}x faster` : 'n/a'} | |`,
     );
   }
   for (const c of r.redact.cases) {
@@ -124,7 +166,7 @@ function table(r: BenchReport): string {
         `${sp === null ? 'n/a' : `${sp}x faster`} | ≥ 5x: ${sp === null ? 'not measured' : verdict(sp >= 5)} |`,
     );
   }
-  for (const v of r.video) {
+  for (const v of r.video.filter((x) => x.case === PLUMBING || x.case.prompt === PLUMBING.prompt)) {
     lines.push(
       `| event-loop lag in Node-RED while the ${v.clip.seconds} s clip runs${v.ratios.length > 1 ? ' (the worst run)' : ''} | p50 ${v.lagMs.p50} ms, p99 ${v.lagMs.p99} ms, max ${v.lagMs.max} ms | | | p99 < 50 ms: ${verdict(v.lagMs.p99 < 50)} |`,
     );
@@ -134,8 +176,13 @@ function table(r: BenchReport): string {
       `${r.memoryGrowth} | ≤ 1.10: ${verdict(r.memoryGrowth <= 1.1)} |`,
   );
   lines.push(
-    `| peak RSS of all the flow's processes (Node-RED, inference host, ffmpeg reader and writer), ${long.clip.seconds} s vs ${short.clip.seconds} s | ${long.allPeakMb} MB | ${short.allPeakMb} MB | ${round(long.allPeakMb / short.allPeakMb, 3)} | |`,
+    `| peak RSS of all the flow's processes (Node-RED, inference hosts, ffmpeg reader and writer), ${long.clip.seconds} s vs ${short.clip.seconds} s | ${long.allPeakMb} MB | ${short.allPeakMb} MB | ${round(long.allPeakMb / short.allPeakMb, 3)} | |`,
   );
+  if (faces) {
+    lines.push(
+      `| event-loop lag in Node-RED while faces are found on every frame | p50 ${faces.lagMs.p50} ms, p99 ${faces.lagMs.p99} ms, max ${faces.lagMs.max} ms | | | p99 < 50 ms: ${verdict(faces.lagMs.p99 < 50)} |`,
+    );
+  }
   for (const c of r.engine.cases) {
     lines.push(
       `| engine overhead per segment() call, ${c.name} (fixture model at the real contract size) | ${c.ms.outsideOnnxruntime} ms outside onnxruntime | ${c.ms.inOnnxruntime} ms inside | ${Math.round(c.outsideShare * 100)} % outside | |`,
@@ -155,12 +202,13 @@ const perFrame = (cpuSec: number, frames: number): number => Math.round((cpuSec 
 /** Where a target is missed, why: worked out from this run's own figures. */
 function reasons(r: BenchReport): string[] {
   const out: string[] = [];
-  const missedVideo = r.video.filter((v) => v.ratio < 0.8);
+  const missedVideo = r.video.filter((v) => v.case.prompt === PLUMBING.prompt && missed(v));
   if (missedVideo.length) {
     const v = missedVideo[missedVideo.length - 1];
     const p = v.flow.processes;
     const cpu = (role: string): number => perFrame(p[role]?.cpuSec ?? 0, v.frames);
-    const flowTotal = cpu('node-red') + cpu('inference-host') + cpu('ffmpeg-reader') + cpu('ffmpeg-writer');
+    const hosts = cpu('detector-host') + cpu('sam3-host');
+    const flowTotal = cpu('node-red') + hosts + cpu('ffmpeg-reader') + cpu('ffmpeg-writer');
     const base = perFrame(v.transcode.cpuSec, v.frames);
     const conversions = cpu('ffmpeg-reader') + cpu('ffmpeg-writer') - base;
     out.push(
@@ -169,10 +217,19 @@ function reasons(r: BenchReport): string[] {
         `${cpu('ffmpeg-writer')} ms and the reader ${cpu('ffmpeg-reader')} ms (together ${conversions} ms more than the transcode: the YUV -> RGB -> YUV ` +
         `conversions and pipe copies of carrying frames as RGB, which the nodes and the model work on), Node-RED ${cpu('node-red')} ms ` +
         `(${v.flow.gc.majorCount} full garbage collections in ${v.frames} frames; most of the rest is the kernel copying frames in and out) and the ` +
-        `inference host ${cpu('inference-host')} ms. Even with no Node-RED and no model the ratio could reach at most ` +
+        `inference hosts ${hosts} ms. Even with no Node-RED and no model the ratio could reach at most ` +
         `${round(base / (cpu('ffmpeg-reader') + cpu('ffmpeg-writer')), 2)}; carrying frames as YUV 4:2:0 (half the bytes, no conversions) is what ` +
         `would remove the rest. The figure is noisy: this machine is shared, and ${v.ratios.length > 1 ? `the same transcode ran at ` +
         `${v.transcodeFps[0]} to ${v.transcodeFps[1]} fps across the pairs (ratios ${Math.min(...v.ratios)} to ${Math.max(...v.ratios)})` : 'a single pair was run'}.`,
+    );
+  }
+  for (const v of r.video.filter((x) => x.case.prompt !== PLUMBING.prompt && missed(x))) {
+    const p = v.flow.processes;
+    const cpu = (role: string): number => perFrame(p[role]?.cpuSec ?? 0, v.frames);
+    out.push(
+      `**\`${v.case.prompt}\` on every frame (${v.ratio} of the transcode's speed).** CPU time per frame: the transcode ${perFrame(v.transcode.cpuSec, v.frames)} ms; ` +
+        `the flow's x264 writer ${cpu('ffmpeg-writer')} ms, reader ${cpu('ffmpeg-reader')} ms, Node-RED ${cpu('node-red')} ms (tracks and covers), ` +
+        `face and text host ${cpu('detector-host')} ms, SAM 3 host ${cpu('sam3-host')} ms.`,
     );
   }
   for (const c of r.redact.cases.filter((x) => x.kind === 'raw' && x.speedup !== null && x.speedup < 5)) {
@@ -218,10 +275,20 @@ async function main(): Promise<void> {
     ];
     const video: VideoRun[] = [];
     // Five pairs of the short clip; one of the long one (each of its runs takes minutes).
-    for (const [i, c] of clips.entries()) video.push(await videoRun(c, modelDir, quick || i > 0 ? 1 : 5));
-    console.log('redaction cost against Pillow...');
+    for (const [i, c] of clips.entries()) video.push(await videoRun(PLUMBING, c, modelDir, quick || i > 0 ? 1 : 5));
+    const group = LABELS.photos.find((p) => p.name === 'sample1');
+    if (!group) throw new Error('sample1 is not labelled');
+    const faceClip: ClipSpec = {
+      ...clips[0],
+      faces: { name: group.name, file: npmFile(LABELS.sources[group.source].npm as string, group.file, group.sha256) },
+    };
+    video.push(await videoRun(FACES, faceClip, modelDir, quick ? 1 : 3));
+    video.push(await videoRun(MIXED, faceClip, modelDir, 1));
+    console.log('a 12 MP photo with faces...');
     // Debian's python3 carries python3-pil; another python3 on PATH may not.
     const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+    const facePhoto = await runChild<FacePhotoResult>('face-photo', { runs: quick ? 3 : 7, python });
+    console.log('redaction cost against Pillow...');
     const redact = await runChild<RedactCostResult>('redact-cost', { iterations: quick ? 6 : 15, rounds: 3, python });
     console.log('engine overhead...');
     const engine = await runChild<EngineOverheadResult>('engine-overhead', { iterations: quick ? 3 : 10 });
@@ -232,6 +299,7 @@ async function main(): Promise<void> {
       machine,
       quick,
       video,
+      facePhoto,
       memoryGrowth: round(video[1].nodeRedPeakMb / video[0].nodeRedPeakMb, 3),
       redact,
       engine,

@@ -29,8 +29,12 @@ import { round } from './lib/stats';
 export interface VideoFlowArgs {
   clip: string;
   modelDir: string;
+  /** Comma-separated phrases, as a user types them. */
   prompt: string;
+  /** sam3-segment's strides: every phrase but faces, the face detector's single pass, its tiles (0: off). */
   stride: number;
+  faceStride?: number;
+  smallFaceStride?: number;
   window: number;
   preset: string;
   crf: number;
@@ -53,7 +57,7 @@ export interface VideoFlowResult {
   gc: { totalMs: number; maxMs: number; majorCount: number; count: number };
   /** Exact CPU time of the ffmpeg processes (reader, writer, probes), counted when they were reaped. */
   ffmpegCpuSec: number;
-  /** Peak RSS and CPU seconds per process role: node-red, inference-host, ffmpeg-reader, ffmpeg-writer. */
+  /** Peak RSS and CPU seconds per process role: node-red, detector-host (face and text), sam3-host, ffmpeg-reader, ffmpeg-writer. */
   processes: Record<string, RoleStats>;
 }
 
@@ -78,7 +82,8 @@ function flow(a: VideoFlowArgs, outputDir: string): object[] {
     { id: tab, type: 'tab', label: 'bench' },
     { id: 'model', type: 'sam3-model', modelDir: a.modelDir },
     { id: 'splitter', type: 'video-split', z: tab, window: a.window, stallTimeout: 120, wires: [['seg']] },
-    { id: 'seg', type: 'sam3-segment', z: tab, model: 'model', prompts: [{ text: a.prompt }], stride: a.stride, wires: [['hider']] },
+    { id: 'seg', type: 'sam3-segment', z: tab, model: 'model', prompts: a.prompt.split(',').map((t) => ({ text: t.trim() })),
+      stride: a.stride, faceStride: a.faceStride ?? 1, smallFaceStride: a.smallFaceStride ?? 10, wires: [['hider']] },
     { id: 'hider', type: 'mask-blur', z: tab, mode: a.mode, wires: [['encoder']] },
     { id: 'encoder', type: 'video-encode', z: tab, outputDir, preset: a.preset, crf: a.crf, wires: [['sink']] },
     // Plain function nodes hand the result to the bench through the global context.
@@ -153,11 +158,13 @@ async function main(a: VideoFlowArgs): Promise<VideoFlowResult> {
   const model = RED.nodes.getNode('model') as Sam3ModelNode;
   await until('the model to load', () => model.shared.state === 'ready', 60_000);
 
-  const hostPid = (): number | undefined => model.shared.current?.host.pid;
+  // The bundled detectors share one host process ('main'); SAM 3 has its own.
+  const hostPids = (): Array<{ pid: number; role: string }> =>
+    [...(model.shared.current?.hosts ?? new Map())].flatMap(([group, host]) =>
+      host.pid ? [{ pid: host.pid, role: group === 'main' ? 'detector-host' : `${group}-host` }] : []);
   const sampler = new ProcessSampler(() => {
     const list = [{ pid: process.pid, role: 'node-red' }];
-    const h = hostPid();
-    if (h) list.push({ pid: h, role: 'inference-host' });
+    list.push(...hostPids());
     for (const pid of liveProcessIds()) list.push({ pid, role: ffmpegRole(pid) });
     return list;
   });

@@ -5,6 +5,9 @@
  * kept in a cache folder between runs; making a 120 s 1080p clip takes over
  * a minute on 2 cores.
  *
+ * A clip for the face benches also carries a real group photo drifting
+ * across the card (see ClipSpec.faces).
+ *
  * testsrc2 is flat colour that x264 compresses with little effort, which
  * makes the encoder fast and the plumbing around it weigh more than it would
  * on camera footage: a conservative content choice for a plumbing bench.
@@ -19,12 +22,18 @@ export interface ClipSpec {
   height: number;
   fps: number;
   seconds: number;
+  /**
+   * A real photo with faces laid over the test card, half the frame wide,
+   * drifting across it and back, so that the face detector has faces to find
+   * and follow and mask-blur has covers to draw on every frame.
+   */
+  faces?: { name: string; file: string };
 }
 
 export const cacheDir = path.join(os.tmpdir(), 'sam3-redact-bench-cache');
 
 export function clipName(c: ClipSpec): string {
-  return `testsrc2-${c.width}x${c.height}-${c.fps}fps-${c.seconds}s.mp4`;
+  return `testsrc2-${c.width}x${c.height}-${c.fps}fps-${c.seconds}s${c.faces ? `-${c.faces.name}` : ''}.mp4`;
 }
 
 export async function ensureClip(c: ClipSpec): Promise<string> {
@@ -32,10 +41,21 @@ export async function ensureClip(c: ClipSpec): Promise<string> {
   const file = path.join(cacheDir, clipName(c));
   if (existsSync(file)) return file;
   const partial = `${file}.partial.mp4`;
+  const overlay = c.faces
+    ? [
+        '-loop', '1', '-framerate', String(c.fps), '-i', c.faces.file,
+        '-filter_complex',
+        `[2:v]scale=${Math.round(c.width / 2)}:-2[f];` +
+          // A triangle wave: across in 4 s and back, so faces keep moving at about 120 px/s at 1080p.
+          `[0:v][f]overlay=x='(W-w)*abs(mod(t/4+1,2)-1)':y='(H-h)/2':shortest=1[v]`,
+        '-map', '[v]', '-map', '1:a',
+      ]
+    : [];
   const r = await runFfmpeg([
     '-hide_banner', '-v', 'error', '-y',
     '-f', 'lavfi', '-i', `testsrc2=s=${c.width}x${c.height}:r=${c.fps}:d=${c.seconds}`,
     '-f', 'lavfi', '-i', `sine=f=440:d=${c.seconds}`,
+    ...overlay,
     '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k',
     partial,
   ]);
