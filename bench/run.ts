@@ -23,6 +23,7 @@ import { LABELS } from '../test/fixtures/faces/labelled';
 import { npmFile } from '../test/helpers/registry-media';
 import type { EngineOverheadResult } from './engine-overhead';
 import type { FacePhotoResult } from './face-photo';
+import type { ObjectPhotoResult } from './object-photo';
 import { runChild } from './lib/child';
 import { ensureClip, type ClipSpec } from './lib/clips';
 import { describeMachine, machineLine, type Machine } from './lib/machine';
@@ -51,7 +52,7 @@ interface VideoCase {
 const PLUMBING: VideoCase = { what: `sam3-segment (a SAM 3 phrase on every ${STRIDE}th frame, nothing found)`, prompt: 'logo', target: 0.8 };
 const FACES: VideoCase = { what: 'sam3-segment (`face`: the bundled detector on every frame, its tiles every 10th, tracks held 3 frames)', prompt: 'face', target: 0.6 };
 const MIXED: VideoCase = {
-  what: `sam3-segment (\`face, license plate, text\`: faces on every frame, plates by SAM 3 and text by the bundled detector every ${STRIDE}th)`,
+  what: `sam3-segment (\`face, license plate, text\`: faces on every frame; plates (the vehicle and text detectors) and text every ${STRIDE}th, the text detector once for both)`,
   prompt: 'face, license plate, text',
 };
 
@@ -82,6 +83,7 @@ interface BenchReport {
   /** The plumbing on the short and the long clip, then the face rows. */
   video: VideoRun[];
   facePhoto?: FacePhotoResult;
+  objectPhoto?: ObjectPhotoResult;
   /** Peak RSS of the long clip over the short one (Node-RED process). */
   memoryGrowth: number;
   redact: RedactCostResult;
@@ -157,6 +159,14 @@ function table(r: BenchReport): string {
       `| the same photo: mask-blur (decode, blur the faces, encode JPEG q90) | ${fp.redactMs} ms | ` +
         `${pil ? `Pillow, whole-image blur pasted through the same masks: ${pilTotal} ms (${Object.entries(pil).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${v}`).join(', ')})` : `Pillow: ${(fp.pillow as { error: string }).error}`} | ` +
         `${pilTotal ? `${round(pilTotal / fp.redactMs, 1)}x faster` : 'n/a'} | |`,
+    );
+  }
+  for (const c of r.objectPhoto?.cases ?? []) {
+    const what = c.prompt === 'license plate'
+      ? `plates (\`license plate\`: the vehicle detector, ${c.objectPasses} passes, and the text detector, ${c.textPasses}, then the rules)`
+      : `the person and vehicle detector (\`${c.prompt}\`, ${c.objectPasses} passes: whole image and tiles)`;
+    lines.push(
+      `| ${c.name} street photo (${c.width} x ${c.height} JPEG): ${what} | ${c.totalMs} ms (person and vehicle detector ${c.objectMs} ms${c.textPasses ? `, text detector ${c.textDetectMs} ms` : ''}; ${c.instances} found) | | | |`,
     );
   }
   for (const c of r.redact.cases) {
@@ -288,6 +298,8 @@ async function main(): Promise<void> {
     // Debian's python3 carries python3-pil; another python3 on PATH may not.
     const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
     const facePhoto = await runChild<FacePhotoResult>('face-photo', { runs: quick ? 3 : 7, python });
+    console.log('people, vehicles and plates on a 1080p and a 12 MP photo...');
+    const objectPhoto = await runChild<ObjectPhotoResult>('object-photo', { runs: quick ? 2 : 5 });
     console.log('redaction cost against Pillow...');
     const redact = await runChild<RedactCostResult>('redact-cost', { iterations: quick ? 6 : 15, rounds: 3, python });
     console.log('engine overhead...');
@@ -300,6 +312,7 @@ async function main(): Promise<void> {
       quick,
       video,
       facePhoto,
+      objectPhoto,
       memoryGrowth: round(video[1].nodeRedPeakMb / video[0].nodeRedPeakMb, 3),
       redact,
       engine,

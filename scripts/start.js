@@ -48,8 +48,8 @@ console.log(`Node-RED editor: http://${host}:${port}/`);
 console.log(`User dir:        ${userDir}`);
 console.log(`Watching:        ${watchDir}  (drop photos and videos here)`);
 console.log(`Redacted copies: ${outputDir}  (originals go to done/ or failed/ in the watched folder)`);
-console.log(`SAM 3 model:     ${modelDir}${hasModel ? '' : '  (not there yet: faces and text are still redacted by the bundled detectors; for any other phrase see models/README.md)'}`);
-console.log(`Prompts:         ${process.env.REDACT_PROMPTS || (hasModel ? 'what is installed (face, license plate, text with SAM 3)' : 'face, text (the bundled detectors; no SAM 3 model)')}`);
+console.log(`SAM 3 model:     ${modelDir}${hasModel ? '' : '  (not there yet: faces, plates and text are still redacted by the bundled detectors; for any other phrase see models/README.md)'}`);
+console.log(`Prompts:         ${process.env.REDACT_PROMPTS || (hasModel ? 'face, license plate, text (the bundled detectors, and SAM 3 too on photos)' : 'face, license plate, text (the bundled detectors; no SAM 3 model)')}`);
 
 const red = require.resolve('node-red/red.js');
 const child = spawn(process.execPath, [red, '--userDir', userDir, '--settings', settings], {

@@ -13,10 +13,20 @@ export const CONCEPTS = {
   face: ['face', 'faces', 'human face', 'human faces'],
   /** The bundled text detector. */
   ocr: ['text', 'texts', 'words', 'writing', 'lettering', 'printed text', 'handwriting'],
+  /** The bundled person and vehicle detector. */
+  objects: [
+    'person', 'persons', 'people', 'pedestrian', 'pedestrians', 'human', 'humans',
+    'vehicle', 'vehicles', 'car', 'cars', 'truck', 'trucks', 'bus', 'buses',
+    'motorcycle', 'motorcycles', 'motorbike', 'motorbikes', 'bicycle', 'bicycles', 'bike', 'bikes',
+  ],
+  /** Plates: text lines on vehicles, and plate-shaped text anywhere (the bare word "plate" goes to SAM 3: dinner plates). */
+  plates: ['license plate', 'license plates', 'licence plate', 'licence plates', 'number plate', 'number plates', 'registration plate', 'registration plates'],
 } as const satisfies Record<string, readonly string[]>;
 
 export const TEXT_PROMPTS: readonly string[] = CONCEPTS.ocr;
 export const FACE_PROMPTS: readonly string[] = CONCEPTS.face;
+export const OBJECT_PROMPTS: readonly string[] = CONCEPTS.objects;
+export const PLATE_PROMPTS: readonly string[] = CONCEPTS.plates;
 
 export const normalisePhrase = (label: string): string => label.trim().replace(/\s+/g, ' ').toLowerCase();
 
@@ -26,4 +36,12 @@ export function isTextPrompt(label: string): boolean {
 
 export function isFacePrompt(label: string): boolean {
   return FACE_PROMPTS.includes(normalisePhrase(label));
+}
+
+export function isObjectPrompt(label: string): boolean {
+  return OBJECT_PROMPTS.includes(normalisePhrase(label));
+}
+
+export function isPlatePrompt(label: string): boolean {
+  return PLATE_PROMPTS.includes(normalisePhrase(label));
 }

@@ -45,6 +45,8 @@ export interface RunContext<CallOptions = object> {
    * another calls this rather than running it itself.
    */
   use(backend: string, prompts: PromptSpec[]): Promise<Instance[]>;
+  /** Whether a backend is loaded (and so whether use() can ask it). */
+  has(backend: string): boolean;
   /** This backend's state for the call's session; undefined for a single image. */
   state<T>(init: () => T): T | undefined;
 }
@@ -57,7 +59,14 @@ export interface BackendRun {
 
 /** A backend ready to load, or why it cannot be. */
 export type Preparation =
-  | { ok: true; load: HostLoad; identity: () => Promise<string>; folder?: string; details?: unknown }
+  | {
+      ok: true;
+      /** What its host side loads; absent for a backend that only combines others' answers (plates). */
+      load?: HostLoad;
+      identity: () => Promise<string>;
+      folder?: string;
+      details?: unknown;
+    }
   | {
       ok: false;
       reason: string;
@@ -101,6 +110,14 @@ export interface Backend<Info = unknown, LoadOptions = object, CallOptions = obj
   threshold(options: CallOptions): number;
   /** Finds and checks its model files: what to load into the host, or why it cannot be loaded. */
   prepare(options: LoadOptions): Promise<Preparation>;
+  /**
+   * What it will ask other backends for through RunContext.use(), declared
+   * before anything runs: the engine folds these prompts into those
+   * backends' own runs, so that each backend runs once per view however many
+   * ask. Labels must be the asking backend's own (e.g. 'plates/text'), not a
+   * user's; `text` is the phrase the other backend answers.
+   */
+  uses?(prompts: PromptSpec[], options: CallOptions): Array<{ backend: string; prompts: PromptSpec[] }>;
   /** Finds instances of `prompts` in one view of an image. */
   run(ctx: RunContext<CallOptions>, view: DecodedImage, prompts: PromptSpec[], loaded: LoadedBackend<Info>): Promise<BackendRun>;
   /** What to tell a user whose prompts need this backend while it is not loaded. */

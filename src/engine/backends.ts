@@ -6,6 +6,8 @@
  */
 import type { Backend } from './backend';
 import { faceBackend } from './face/backend';
+import { objectBackend } from './objects/backend';
+import { plateBackend } from './plates/backend';
 import { sam3Backend } from './sam3/backend';
 import { textBackend } from './text/backend';
 import { CodedError } from '../common/coded-error';
@@ -13,6 +15,8 @@ import { CodedError } from '../common/coded-error';
 const registry: Backend[] = [
   faceBackend,
   textBackend,
+  objectBackend,
+  plateBackend,
   sam3Backend, // any phrase: always last
 ];
 

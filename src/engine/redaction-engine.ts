@@ -15,6 +15,8 @@ import { ModelUnavailableError } from './model-unavailable';
 import { readPrompts, toSpec, type Prompt } from './prompts';
 import { checkTextBackendChoice, routePrompts, type RouteContext, type RoutedPrompt, type Sam3Joins, type TextBackendChoice } from './routing';
 import type { FaceCallOptions, FaceLoadOptions } from './face/backend';
+import type { ObjectCallOptions, ObjectLoadOptions } from './objects/backend';
+import type { PlateCallOptions } from './plates/backend';
 import type { Sam3CallOptions, Sam3LoadOptions } from './sam3/backend';
 import type { ModelFiles } from './sam3/model-folder';
 import type { HostTimings, ModelInfo } from './sam3/protocol';
@@ -23,16 +25,17 @@ import type { TextCallOptions, TextLoadOptions } from './text/backend';
 import type { TextModelInfo } from './text/protocol';
 import { verifyLines, type VerificationResult, type VerifyOptions } from './text/verify';
 import { mergeViews } from './view-merge';
+import { CodedError } from '../common/coded-error';
 
 /** What the engine loads with: every backend's own options, and the image limits. */
-export interface RedactionEngineOptions extends Sam3LoadOptions, TextLoadOptions, FaceLoadOptions {
+export interface RedactionEngineOptions extends Sam3LoadOptions, TextLoadOptions, FaceLoadOptions, ObjectLoadOptions {
   /** Largest image accepted, in pixels (default 100 million). */
   maxPixels?: number;
   /** Largest encoded image accepted, in bytes (default 256 MiB); a file over it is refused unread. */
   maxBytes?: number;
 }
 
-export interface RedactionSegmentOptions extends Sam3CallOptions, TextCallOptions, FaceCallOptions {
+export interface RedactionSegmentOptions extends Sam3CallOptions, TextCallOptions, FaceCallOptions, ObjectCallOptions, PlateCallOptions {
   /** Who answers "text" and its synonyms: 'auto' (default), 'ocr' or 'sam3'. */
   textBackend?: TextBackendChoice;
   /** When SAM 3 (if loaded) also answers face phrases: 'images' (default), 'images-and-video' or 'never'. */
@@ -137,14 +140,19 @@ export class RedactionEngine {
         missing.set(backend.name, { reason: prep.reason, folder: prep.folder, code: prep.code });
         continue;
       }
+      const load = prep.load;
+      if (!load) {
+        loaded.set(backend.name, { info: undefined, modelId: await prep.identity(), folder: prep.folder, details: prep.details });
+        continue;
+      }
       const group = backend.process ?? MAIN;
       const host = hosts.get(group) ?? new InferenceHost();
       hosts.set(group, host);
       try {
-        const [info, modelId] = await Promise.all([host.add(backend.name, prep.load), prep.identity()]);
+        const [info, modelId] = await Promise.all([host.add(backend.name, load), prep.identity()]);
         loaded.set(backend.name, { info, modelId, folder: prep.folder, details: prep.details });
       } catch (err) {
-        missing.set(backend.name, { reason: `${prep.load.title} could not be loaded: ${messageOf(err)}`, folder: prep.folder, code: 'MODEL_LOAD_FAILED' });
+        missing.set(backend.name, { reason: `${load.title} could not be loaded: ${messageOf(err)}`, folder: prep.folder, code: 'MODEL_LOAD_FAILED' });
       }
     }
     // A process with nothing to serve is not kept waiting.
@@ -253,19 +261,51 @@ export class RedactionEngine {
     };
   }
 
-  /** Every routed backend on one view, each run at most once per set of prompts. */
+  /**
+   * Every routed backend on one view, each run once: a backend that builds on
+   * others (plates on vehicles and text) has its prompts folded into theirs
+   * before anything runs, and reads its share of their one answer.
+   */
   private async runView(view: DecodedImage, groups: Map<string, PromptSpec[]>, options: RedactionSegmentOptions, timings: RedactionTimings): Promise<Instance[]> {
+    const plan = new Map<string, PromptSpec[]>();
+    const add = (name: string, specs: PromptSpec[]): void => {
+      const known = plan.get(name) ?? [];
+      plan.set(name, [...known, ...specs.filter((s) => !known.some((k) => k.label === s.label))]);
+    };
+    for (const [name, specs] of groups) add(name, specs);
+    // Dependencies of dependencies too, as far as they go.
+    const asked = new Set<string>();
+    for (let again = true; again;) {
+      again = false;
+      for (const [name, specs] of [...plan]) {
+        if (asked.has(name)) continue;
+        asked.add(name);
+        again = true;
+        const backend = registeredBackends().find((b) => b.name === name);
+        for (const dep of backend?.uses?.(specs, options) ?? []) if (this.loaded.has(dep.backend)) add(dep.backend, dep.prompts);
+      }
+    }
     const runs = new Map<string, Promise<Instance[]>>();
-    const use = (name: string, specs: PromptSpec[]): Promise<Instance[]> => {
-      const key = `${name}\u0000${specs.map((s) => `${s.label}\u0001${s.threshold}`).sort().join('\u0000')}`;
-      let run = runs.get(key);
+    const runOf = (name: string): Promise<Instance[]> => {
+      let run = runs.get(name);
       if (!run) {
-        run = this.runBackend(name, view, specs, options, timings, use);
-        runs.set(key, run);
+        run = this.runBackend(name, view, plan.get(name) ?? [], options, timings, use);
+        runs.set(name, run);
       }
       return run;
     };
-    const found = await Promise.all([...groups].map(([name, specs]) => use(name, specs)));
+    const only = (found: Instance[], specs: PromptSpec[]): Instance[] => {
+      const labels = new Set(specs.map((s) => s.label));
+      return found.filter((i) => labels.has(i.label));
+    };
+    const use = async (name: string, specs: PromptSpec[]): Promise<Instance[]> => {
+      const planned = plan.get(name);
+      if (!planned || specs.some((s) => !planned.some((p) => p.label === s.label))) {
+        throw new CodedError('BACKEND_USE_UNDECLARED', `a backend asked ${name} for ${specs.map((s) => `"${s.label}"`).join(', ')} without declaring it in uses()`);
+      }
+      return only(await runOf(name), specs);
+    };
+    const found = await Promise.all([...groups].map(async ([name, specs]) => only(await runOf(name), specs)));
     return found.flat();
   }
 
@@ -280,12 +320,14 @@ export class RedactionEngine {
     const backend = registeredBackends().find((b) => b.name === name);
     const loaded = this.loaded.get(name);
     if (!backend || !loaded) throw this.unavailable(name, specs.map((s) => s.label));
-    const host = this.hostFor(name);
+    // A backend with no model of its own runs beside the others, in the shared process.
+    const host = this.hostFor(name) ?? (loaded.info === undefined ? CLOSED_HOST : undefined);
     if (!host) throw this.unavailable(name, specs.map((s) => s.label));
     const ctx: RunContext<RedactionSegmentOptions> = {
       host,
       options,
       use,
+      has: (other) => this.loaded.has(other),
       state: (init) => options.session?.stateOf(name, init),
     };
     const run = await backend.run(ctx, view, specs, loaded);

@@ -3,11 +3,11 @@
  * and adds them as msg.detections, leaving the image as it was.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow, NodeStatus } from 'node-red';
-import { isFacePrompt, readPrompts, type LabelBackend, type Prompt, type PromptEntry, type RedactionEngine, type RedactionSegmentOptions, type RedactionSegmentResult, type Sam3Joins, type TextBackendChoice } from '../engine';
+import { isFacePrompt, isObjectPrompt, isPlatePrompt, readPrompts, type LabelBackend, type Prompt, type PromptEntry, type RedactionEngine, type RedactionSegmentOptions, type RedactionSegmentResult, type Sam3Joins, type TextBackendChoice } from '../engine';
 import type { ImageInput, RawFrame } from '../common/types';
 import { drawPreview } from '../redact/preview';
 import { numberField, readProperty, writeMsgProperty, type PropertyType } from './lib/properties';
-import type { ModelState } from './lib/shared-engine';
+import { DEFAULT_PROMPTS_BUNDLED, type ModelState } from './lib/shared-engine';
 import { ThrottledStatus } from './lib/throttled-status';
 import { confinePath } from '../common/path-guard';
 import { rootsFromSettings } from './lib/allowed-roots';
@@ -40,8 +40,10 @@ interface Sam3SegmentDef extends NodeDef {
   sam3Joins?: Sam3Joins;
   /** Video: face detector's single pass every N frames (default 1). */
   faceStride?: string | number;
-  /** Video: the tiled pass for small faces every N frames (default 30; 0 = never). */
+  /** Video: the tiled pass for small faces every N frames (default 10; 0 = never). */
   smallFaceStride?: string | number;
+  /** Video: people, vehicles and plates every N frames (default 10, with the other phrases). */
+  objectStride?: string | number;
   /** Frames a track is held on each side of its sightings (default 3). */
   hold?: string | number;
 }
@@ -70,24 +72,50 @@ function modelsUsed(engine: RedactionEngine, backends: Record<string, LabelBacke
   return { modelId: models.sam3 ?? Object.values(models)[0], models };
 }
 
-/** The prompts a video's detection group runs: face phrases in the face groups, the rest (and SAM 3 on faces, if asked for video) in 'others'. */
-function promptsOfGroup(group: string, entries: PromptEntry[], sam3Joins: Sam3Joins, sam3: boolean): Prompt[] {
-  const face = (e: PromptEntry): boolean => isFacePrompt(e.label) && (e.backend === undefined || e.backend === 'face');
-  const asPrompt = (e: PromptEntry, backend = e.backend): Prompt => ({ text: e.label, ...(e.threshold !== undefined ? { threshold: e.threshold } : {}), ...(backend ? { backend } : {}) });
-  if (group === 'others') {
-    const rest = entries.filter((e) => !face(e)).map((e) => asPrompt(e));
-    // SAM 3 on face phrases in video, on this group's stride: its seconds per frame would stall the per-frame pass.
-    const sam3Faces = sam3Joins === 'images-and-video' && sam3 ? entries.filter(face).map((e) => asPrompt(e, 'sam3')) : [];
-    return [...rest, ...sam3Faces];
-  }
-  return entries.filter(face).map((e) => asPrompt(e, 'face'));
+type Group = 'faces' | 'objects' | 'others';
+
+/**
+ * Which video group a prompt belongs to: its backend's, or 'others' (SAM 3
+ * and text). People, vehicles and plates join 'others' when both run on the
+ * same stride (`ownObjects` false): one engine call then serves both, and
+ * the text detector that plates build on runs once per frame, not twice.
+ */
+function groupOf(e: PromptEntry, ownObjects: boolean): Group {
+  if (isFacePrompt(e.label) && (e.backend === undefined || e.backend === 'face')) return 'faces';
+  const objects = (isObjectPrompt(e.label) && (e.backend === undefined || e.backend === 'objects')) || (isPlatePrompt(e.label) && (e.backend === undefined || e.backend === 'plates'));
+  return objects && ownObjects ? 'objects' : 'others';
 }
 
-/** What each group asks of the engine: the face detector's single pass on every frame, its tiles on their own stride. */
+/**
+ * The prompts a video's detection group runs: face phrases in the face
+ * groups, people, vehicles and plates in 'objects' (or 'others'), the rest
+ * (and SAM 3 on the bundled detectors' phrases, if asked for video) in
+ * 'others'.
+ */
+function promptsOfGroup(group: string, entries: PromptEntry[], sam3Joins: Sam3Joins, sam3: boolean, ownObjects: boolean): Prompt[] {
+  const asPrompt = (e: PromptEntry, backend = e.backend): Prompt => ({ text: e.label, ...(e.threshold !== undefined ? { threshold: e.threshold } : {}), ...(backend ? { backend } : {}) });
+  const of = (e: PromptEntry): Group => groupOf(e, ownObjects);
+  if (group === 'others') {
+    const rest = entries.filter((e) => of(e) === 'others').map((e) => asPrompt(e));
+    // SAM 3 on the bundled detectors' phrases in video, on this group's stride: its seconds per frame would stall theirs.
+    const sam3Joined = sam3Joins === 'images-and-video' && sam3 ? entries.filter((e) => groupOf(e, true) !== 'others').map((e) => asPrompt(e, 'sam3')) : [];
+    return [...rest, ...sam3Joined];
+  }
+  if (group === 'objects') return entries.filter((e) => of(e) === 'objects').map((e) => asPrompt(e));
+  return entries.filter((e) => of(e) === 'faces').map((e) => asPrompt(e, 'face'));
+}
+
+/**
+ * What each group asks of the engine: the face detector's single pass on
+ * every frame, its tiles on their own stride; people, vehicles and plates
+ * with the whole frame and tiles (a pedestrian 40 px tall in a 1080p frame
+ * needs them) on theirs.
+ */
 function groupOptions(group: string): RedactionSegmentOptions {
   const frame: RedactionSegmentOptions = { media: 'video', sam3Joins: 'never' };
   if (group === 'faces') return { ...frame, face: { tiles: 0 } };
   if (group === 'smallFaces') return { ...frame, face: { tiles: 'auto' } };
+  if (group === 'objects') return frame;
   return { media: 'video' };
 }
 
@@ -172,17 +200,21 @@ export = function register(RED: NodeAPI): void {
     const strides = {
       faces: Math.max(1, Math.floor(numberField(config.faceStride, 1))),
       smallFaces: Math.max(0, Math.floor(numberField(config.smallFaceStride, 10))),
+      objects: Math.max(1, Math.floor(numberField(config.objectStride, 10))),
       others: Math.max(1, Math.floor(numberField(config.stride, 10))),
     };
+    const ownObjects = strides.objects !== strides.others;
     const hold = Math.max(0, Math.floor(numberField(config.hold, 3)));
-    /** The groups a video needs: face groups for face phrases, 'others' for the rest; all of them when the prompts are the installed defaults. */
+    /** The groups a video needs: face groups for face phrases, 'objects' for people, vehicles and plates, 'others' for the rest. */
     const groupsFor = (asked: Prompt[] | string | undefined): GroupSetting[] => {
-      const entries = asked === undefined ? undefined : readPrompts(asked);
-      const faces = !entries || entries.some((e) => promptsOfGroup('faces', [e], sam3Joins, false).length > 0);
-      const others = !entries || sam3Joins === 'images-and-video' || entries.some((e) => promptsOfGroup('others', [e], sam3Joins, false).length > 0);
+      const entries = readPrompts(asked ?? model?.shared.defaultPrompts ?? DEFAULT_PROMPTS_BUNDLED);
+      const faces = entries.some((e) => groupOf(e, ownObjects) === 'faces');
+      const objects = entries.some((e) => groupOf(e, ownObjects) === 'objects');
+      const others = (sam3Joins === 'images-and-video' && entries.some((e) => groupOf(e, true) !== 'others')) || entries.some((e) => groupOf(e, ownObjects) === 'others');
       return [
         ...(faces ? [{ name: 'faces', stride: strides.faces }] : []),
         ...(faces && strides.smallFaces > 0 ? [{ name: 'smallFaces', stride: strides.smallFaces }] : []),
+        ...(objects ? [{ name: 'objects', stride: strides.objects }] : []),
         ...(others ? [{ name: 'others', stride: strides.others }] : []),
       ];
     };
@@ -220,7 +252,7 @@ export = function register(RED: NodeAPI): void {
     const segmentFrame = (shared: Sam3ModelNode, frame: RawFrame, asked: Prompt[] | string | undefined, group: string): Promise<Segmented | undefined> =>
       counted(shared, async (engine) => {
         const prompts = asked ?? shared.shared.defaultPrompts;
-        const chosen = promptsOfGroup(group, readPrompts(prompts), sam3Joins, !!engine.sam3);
+        const chosen = promptsOfGroup(group, readPrompts(prompts), sam3Joins, !!engine.sam3, ownObjects);
         if (chosen.length === 0) return undefined;
         const r = await engine.segment(frame, chosen, { threshold: shared.threshold, tiles, textBackend, sam3Joins, ...groupOptions(group) });
         return { ...r, prompts, ...modelsUsed(engine, r.backends) };

@@ -18,7 +18,7 @@ interface PackEntry {
 }
 
 /** What a published file may be: anything else is a mistake (tests, sources, caches, models). */
-const ALLOWED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^models\/README\.md$/, /^models\/face\/(ultraface-rfb-320\.onnx|LICENSE|NOTICE)$/, /^bin\/[\w-]+\.js$/, /^examples\/[\w-]+\.json$/, /^dist\/src\//];
+const ALLOWED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^models\/README\.md$/, /^models\/face\/(ultraface-rfb-320\.onnx|LICENSE|NOTICE)$/, /^models\/objects\/(nanodet-416\.onnx|LICENSE|NOTICE)$/, /^bin\/[\w-]+\.js$/, /^examples\/[\w-]+\.json$/, /^dist\/src\//];
 
 describe('the published package', { timeout: 10 * 60_000 }, () => {
   const work = mkdtempSync(path.join(os.tmpdir(), 'sam3-pack-'));
@@ -47,9 +47,12 @@ describe('the published package', { timeout: 10 * 60_000 }, () => {
     assert.ok(files.some((f) => /^dist\/src\/nodes\/icons\/.+\.svg$/.test(f)), 'icons');
     assert.ok(files.includes('dist/src/engine/host/host-process.js'), 'the inference host');
     for (const f of ['ultraface-rfb-320.onnx', 'LICENSE', 'NOTICE']) assert.ok(files.includes(`models/face/${f}`), `the bundled face detector: ${f}`);
+    for (const f of ['nanodet-416.onnx', 'LICENSE', 'NOTICE']) assert.ok(files.includes(`models/objects/${f}`), `the bundled person and vehicle detector: ${f}`);
+    assert.ok(!files.includes('models/objects/convert.py'), 'not the one-off conversion script');
     assert.ok(files.includes('models/README.md'));
     assert.ok(files.filter((f) => f.startsWith('examples/')).length >= 4, 'the example flows');
-    assert.ok(!files.some((f) => (/\.onnx$|\/test\/|\.ts$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('models/face/'))), 'no model but the bundled face detector, no test or source file');
+    const bundled = ['models/face/ultraface-rfb-320.onnx', 'models/objects/nanodet-416.onnx'];
+    assert.ok(!files.some((f) => (/\.onnx$|\/test\/|\.ts$|\.py$/.test(f) && !f.endsWith('.d.ts') && !bundled.includes(f))), 'no model but the bundled detectors, no test or source file');
   });
 
   test('installed from the tarball into a fresh user dir, Node-RED loads every node', async () => {

