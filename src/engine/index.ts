@@ -24,7 +24,8 @@ export type { Region } from './region';
 export { toInstances, type RawInstance } from './instances';
 export type { TextBackendChoice, RoutedPrompt, Sam3Joins, RouteContext } from './routing';
 export { ModelUnavailableError } from './model-unavailable';
-export { ModelFolderError, resolveModelFiles, MODEL_HELP, GRAPH_STEMS, variantsIn } from './sam3/model-folder';
+export { ModelFolderError, resolveModelFiles, fingerprintModel, MODEL_HELP, GRAPH_STEMS, variantsIn, preferredVariant, deviceOf } from './sam3/model-folder';
+export type { Device } from './sam3/model-folder';
 export type { ModelFiles, GraphKey } from './sam3/model-folder';
 // The SAM 3 ONNX contract (docs/sam3-onnx-contract.md), for the model tools in src/models.
 export { CONTRACT, checkValues, fixedDim } from './sam3/contract';

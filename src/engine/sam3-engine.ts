@@ -7,7 +7,7 @@
 import type { Instance } from '../common/types';
 import { RedactionEngine } from './redaction-engine';
 import type { Sam3CallOptions, Sam3LoadOptions } from './sam3/backend';
-import { resolveModelFiles, type ModelFiles } from './sam3/model-folder';
+import { deviceOf, resolveModelFiles, type ModelFiles } from './sam3/model-folder';
 import type { HostTimings, ModelInfo } from './sam3/protocol';
 
 export { DEFAULT_THRESHOLD } from './sam3/backend';
@@ -42,8 +42,9 @@ export class Sam3Engine extends RedactionEngine {
       throw new TypeError('Sam3Engine.load needs { modelDir }: the folder holding the SAM 3 ONNX files');
     }
     // A folder that does not match the contract throws its ModelFolderError here, as it always has.
-    await resolveModelFiles(options.modelDir, options.variant);
-    const engine = await super.load({ ...options, textModels: false });
+    await resolveModelFiles(options.modelDir, options.variant, deviceOf(options.executionProviders));
+    // SAM 3 alone: no bundled detector, no second process.
+    const engine = await super.load({ ...options, textModels: false, faceModel: false, objectModel: false });
     // load() makes an instance of the class it is called on.
     if (!(engine instanceof Sam3Engine)) throw new TypeError('Sam3Engine.load made another kind of engine');
     if (!engine.sam3) {

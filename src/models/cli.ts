@@ -4,7 +4,7 @@
  * download failed, 2 for a command line it does not understand.
  */
 import * as path from 'node:path';
-import { resolveModelDir } from './model-dir';
+import { createInterface } from 'node:readline';
 import { fetchModel } from './fetch';
 import { formatInfo, formatVerify } from './format';
 import { HubSource, isRepoId } from './hub-source';
@@ -13,28 +13,40 @@ import { createProgress, formatBytes, type ProgressStream } from './progress';
 import { variantLabel } from './report';
 import { FetchError, type ModelSource } from './source';
 import { UrlSource } from './url-source';
+import { ReleaseSource, RELEASE_API_ENV } from './release-source';
+import { locateModelDir } from './where';
+import { preferredVariant, type Device } from '../engine';
 import { verifyModelFolder } from './verify';
 
 export const USAGE = `usage:
-  sam3-model fetch <owner/name> [--revision main] [--subfolder PATH] [--variant V] [--dest DIR] [--force]
-  sam3-model fetch --url URL [--variant V] [--dest DIR] [--force]
+  sam3-model fetch --accept-license [--variant V] [--device cpu|gpu] [--dest DIR] [--force]
+  sam3-model fetch <owner/name> [--revision main] [--subfolder PATH] [--variant V] [--device cpu|gpu] [--dest DIR] [--force]
+  sam3-model fetch --url URL [--variant V] [--device cpu|gpu] [--dest DIR] [--force]
   sam3-model verify [DIR] [--variant V] [--load] [--json]
   sam3-model info [DIR] [--variant V] [--json]
   sam3-model manifest DIR
 
-DIR defaults to $SAM3_MODEL_DIR, else ~/.node-red/models/sam3 (where the sam3-model node looks).
-V is a precision variant: fp32 (the unsuffixed files), fp16, q4f16, ...; blank: the best one there.
+fetch with no source takes SAM 3 from the usls project's public GitHub release (no account needed;
+\$${RELEASE_API_ENV} overrides the API address). The weights are Meta's, under the SAM License:
+--accept-license (or a yes at a terminal) accepts it.
+DIR defaults to the folder the Node-RED that loads the model looks in: $SAM3_MODEL_DIR; inside this
+project's checkout, .node-red-user/models/sam3 (what \`npm start\` uses); inside a Node-RED user
+directory, or run from a copy installed in one, <userDir>/models/sam3; else ~/.node-red/models/sam3.
+V is a precision variant: fp32 (the unsuffixed files), fp16, q8, q4f16, ...; blank: q8 (else fp32)
+for --device cpu (the default), fp16 for gpu.
 fetch reads a Hugging Face token from HF_TOKEN (gated repos) and the hub address from HF_ENDPOINT.
 verify --load also loads each graph in onnxruntime (needs as much memory as the model).
 See models/README.md in @sam3-redact/node-red-sam3-redact.`;
 
-const HELP = 'How to get a SAM 3 model: models/README.md in @sam3-redact/node-red-sam3-redact, or `npx sam3-model --help`.';
+const HELP = 'How to get a SAM 3 model: models/README.md in @sam3-redact/node-red-sam3-redact, or `npx --no-install sam3-model --help`.';
 
 export interface CliIo {
   stdout: ProgressStream;
   stderr: ProgressStream;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** A yes/no question to a person at a terminal; absent when nobody can answer. */
+  ask?: (question: string) => Promise<boolean>;
 }
 
 class UsageError extends Error {
@@ -49,12 +61,14 @@ interface Parsed {
 }
 
 const VALUE_OPTIONS: Record<string, string[]> = {
-  fetch: ['dest', 'variant', 'revision', 'url', 'subfolder'],
+  fetch: ['dest', 'variant', 'revision', 'url', 'subfolder', 'device'],
   verify: ['variant'],
   info: ['variant'],
   manifest: [],
 };
-const FLAG_OPTIONS: Record<string, string[]> = { fetch: ['force'], verify: ['load', 'json'], info: ['json'], manifest: [] };
+const FLAG_OPTIONS: Record<string, string[]> = { fetch: ['force', 'accept-license'], verify: ['load', 'json'], info: ['json'], manifest: [] };
+
+export const SAM_LICENSE_URL = 'https://github.com/facebookresearch/sam3/blob/main/LICENSE';
 
 function parse(argv: string[]): Parsed {
   const [command = '', ...rest] = argv;
@@ -81,9 +95,19 @@ function parse(argv: string[]): Parsed {
   return parsed;
 }
 
+/** The folder named, or the one the Node-RED that loads the model looks in (said on stderr, with why). */
 function folderOf(p: Parsed, io: CliIo): string {
   const given = p.positional[0];
-  return given ? path.resolve(io.cwd, given) : resolveModelDir({ env: io.env });
+  if (given) return path.resolve(io.cwd, given);
+  const where = locateModelDir(io.cwd, io.env);
+  io.stderr.write(`model folder: ${where.dir} (${where.why})\n`);
+  return where.dir;
+}
+
+function deviceOption(p: Parsed): Device {
+  const d = p.values.get('device') ?? 'cpu';
+  if (d !== 'cpu' && d !== 'gpu') throw new UsageError(`--device must be cpu or gpu, got '${d}'`);
+  return d;
 }
 
 async function runVerify(p: Parsed, io: CliIo): Promise<number> {
@@ -98,20 +122,38 @@ async function runFetch(p: Parsed, io: CliIo): Promise<number> {
   const url = p.values.get('url');
   const repo = p.positional[0];
   if (url && repo) throw new UsageError('give a repo id or --url, not both');
-  if (!url && !repo) throw new UsageError('fetch needs a Hugging Face repo id (owner/name) or --url URL');
   if (repo && !isRepoId(repo)) throw new UsageError(`'${repo}' is not a repo id (owner/name); for a web folder use --url`);
-  if (url && (p.values.has('revision') || p.values.has('subfolder'))) throw new UsageError('--revision and --subfolder are for repo ids, not --url');
+  if (!repo && (p.values.has('revision') || p.values.has('subfolder'))) throw new UsageError('--revision and --subfolder are for repo ids');
+  const release = !url && !repo;
   const source: ModelSource = url
     ? new UrlSource(url)
-    : new HubSource({ repo: repo as string, revision: p.values.get('revision'), subfolder: p.values.get('subfolder') }, io.env);
-  const dest = p.values.has('dest') ? path.resolve(io.cwd, p.values.get('dest') as string) : resolveModelDir({ env: io.env });
+    : repo ? new HubSource({ repo, revision: p.values.get('revision'), subfolder: p.values.get('subfolder') }, io.env) : new ReleaseSource(io.env);
+  const device = deviceOption(p);
+  const dest = p.values.has('dest') ? path.resolve(io.cwd, p.values.get('dest') as string) : folderOf({ ...p, positional: [] }, io);
   io.stderr.write(`fetching into ${dest}\n`);
   const result = await fetchModel({
     source,
     dest,
     variant: p.values.get('variant'),
+    device,
     force: p.flags.has('force'),
     progress: createProgress(io.stderr),
+    confirm: async (plan) => {
+      const size = plan.total === undefined ? 'size not listed' : formatBytes(plan.total);
+      io.stdout.write(
+        `from ${source.describe}: SAM 3 variant ${variantLabel(plan.variant)}${p.values.has('variant') ? '' : ` (the default for a ${device.toUpperCase()})`}, ` +
+          `${plan.files.length} files, ${size}:\n${plan.files.map((f) => `  ${f.name}${f.size === undefined ? '' : `  ${formatBytes(f.size)}`}`).join('\n')}\n`,
+      );
+      if (!release) return true;
+      io.stdout.write(
+        `These weights are Meta's SAM 3, re-exported to ONNX by a third party (the usls project), and are under Meta's SAM License:\n` +
+          `  ${SAM_LICENSE_URL}\nRead it before you use them.\n`,
+      );
+      if (p.flags.has('accept-license')) return true;
+      if (io.ask) return io.ask('Accept the SAM License and download? [y/N] ');
+      io.stderr.write('pass --accept-license to accept the SAM License and download\n');
+      return false;
+    },
   });
   const total = result.files.reduce((n, f) => n + f.bytes, 0);
   io.stdout.write(
@@ -120,7 +162,12 @@ async function runFetch(p: Parsed, io: CliIo): Promise<number> {
   );
   if (result.leftover) io.stdout.write(`the old folder could not be removed: delete ${result.leftover}\n`);
   io.stdout.write(formatVerify(result.report, HELP) + '\n');
-  if (result.variant !== '') io.stdout.write(`set the sam3-model node's variant to '${result.variant}' (or leave it blank if this is the only variant there)\n`);
+  const label = variantLabel(result.variant);
+  io.stdout.write(
+    preferredVariant(result.report.variants, device) === result.variant
+      ? `the sam3-model node loads variant ${label} with its variant field blank (for a ${device.toUpperCase()})\n`
+      : `set the sam3-model node's variant to '${label}' (blank would pick another)\n`,
+  );
   return result.report.ok ? 0 : 1;
 }
 
@@ -161,7 +208,16 @@ export function runCli(): void {
     process.stderr.write('\ninterrupted; run the same command again to resume the download\n');
     process.exit(130);
   });
-  void main(process.argv.slice(2)).then((code) => {
+  const ask = process.stdin.isTTY
+    ? (question: string): Promise<boolean> => new Promise((resolve) => {
+      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      rl.question(question, (answer) => {
+        rl.close();
+        resolve(/^y(es)?$/i.test(answer.trim()));
+      });
+    })
+    : undefined;
+  void main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), ask }).then((code) => {
     process.exitCode = code;
   });
 }

@@ -11,6 +11,7 @@ import { planFiles } from './plan';
 import { silentProgress, type ProgressSink } from './progress';
 import { variantLabel, type VerifyResult } from './report';
 import { FetchError, type ModelSource } from './source';
+import type { Device } from '../engine';
 import { Staging } from './staging';
 import { verifyModelFolder } from './verify';
 
@@ -28,6 +29,13 @@ export interface FetchOptions {
   stallMs?: number;
   /** First pause between attempts, doubling. Default 2 s. */
   backoffMs?: number;
+  /** What the model will run on, for the default variant (q8 on a CPU when there is one, fp16 on a GPU). */
+  device?: Device;
+  /**
+   * Asked once the files are chosen and before any byte is downloaded, with
+   * what was chosen; false stops the fetch (e.g. a licence not accepted).
+   */
+  confirm?: (plan: { variant: string; files: Array<{ name: string; size?: number }>; total?: number }) => Promise<boolean>;
 }
 
 export interface FetchResult {
@@ -49,15 +57,18 @@ export async function fetchModel(opts: FetchOptions): Promise<FetchResult> {
     throw new FetchError(`${dest} already exists; pass --force to replace it once the new model is complete, or --dest to fetch into another folder`);
   }
   const listed = await opts.source.list(opts.variant);
-  const plan = planFiles(listed, opts.variant, opts.source.describe);
+  const plan = planFiles(listed, opts.variant, opts.source.describe, opts.device);
+  const sizes = plan.files.map((f) => f.size);
+  const total = sizes.every((s) => s !== undefined) ? sizes.reduce((a: number, s) => a + (s as number), 0) : undefined;
+  if (opts.confirm && !(await opts.confirm({ variant: plan.variant, files: plan.files.map((f) => ({ name: f.name, size: f.size })), total }))) {
+    throw new FetchError('nothing was downloaded: the licence was not accepted');
+  }
   progress.note(`fetching variant ${variantLabel(plan.variant)} from ${opts.source.describe}: ${plan.files.map((f) => f.name).join(', ')}`);
 
   const staging = await Staging.open(dest);
   try {
     await staging.prepare(opts.source.id, plan);
     const state = await Promise.all(plan.files.map((f) => staging.have(f.name, f.size)));
-    const sizes = plan.files.map((f) => f.size);
-    const total = sizes.every((s) => s !== undefined) ? sizes.reduce((a: number, s) => a + (s as number), 0) : undefined;
     const already = state.reduce((n, s) => n + s.bytes, 0);
     let downloaded = 0;
     const counting: ProgressSink = {

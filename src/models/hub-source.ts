@@ -125,7 +125,7 @@ export class HubSource implements ModelSource {
         `${this.repo} needs a Hugging Face login for ${what} (HTTP ${res.status}): SAM 3 weights are gated, so the repo may be gated or private. ` +
           `1) Sign in at ${page} and accept the licence (SAM License) there. ` +
           `2) Create a read token at ${this.endpoint}/settings/tokens. ` +
-          `3) Run again with the token in the HF_TOKEN environment variable (HF_TOKEN=hf_... npx sam3-model fetch ${this.repo}).${hub}`,
+          `3) Run again with the token in the HF_TOKEN environment variable (HF_TOKEN=hf_... npx --no-install sam3-model fetch ${this.repo}).${hub}`,
       );
     }
     if (res.status === 403) {

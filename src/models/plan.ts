@@ -5,7 +5,7 @@
  * offers four precisions is 8 GB; a user wants one of them.
  */
 import * as path from 'node:path';
-import { GRAPH_STEMS, variantsIn } from '../engine';
+import { GRAPH_STEMS, preferredVariant, variantsIn, type Device } from '../engine';
 import { layoutHints } from './layout-hints';
 import { FetchError, type ListedFile } from './source';
 import { variantLabel } from './report';
@@ -30,7 +30,7 @@ function wantedVariant(variant: string | undefined, names: string[]): string | u
   return v;
 }
 
-export function planFiles(listed: ListedFile[], variant: string | undefined, where: string): Plan {
+export function planFiles(listed: ListedFile[], variant: string | undefined, where: string, device: Device = 'cpu'): Plan {
   const root = listed.filter((f) => !f.path.includes('/'));
   const names = root.map((f) => f.path);
   const variants = variantsIn(names);
@@ -44,7 +44,7 @@ export function planFiles(listed: ListedFile[], variant: string | undefined, whe
     const have = variants.length > 0 ? ` It has: ${shown}.` : '';
     throw new FetchError(`${where} has ${what}.${have}${hints.length ? ` ${hints.join('; ')}.` : ''}`);
   }
-  const chosen = wanted ?? variants[0];
+  const chosen = wanted ?? preferredVariant(variants, device) ?? variants[0];
   const byName = new Map(root.map((f) => [f.path, f]));
   const take: string[] = [];
   for (const stem of Object.values(GRAPH_STEMS)) {

@@ -56,6 +56,7 @@ export = function register(RED: NodeAPI): void {
       else if (state === 'missing') this.warn(RED._('sam3-model.log.missing', { detail }));
       else if (state === 'error') this.error(RED._('sam3-model.log.error', { detail }));
     };
+    this.shared.onNote = (message) => this.log(message);
     this.on('close', (_removed: boolean, done: () => void) => {
       this.shared.close().then(done, (err: Error) => {
         this.warn(err.message);

@@ -7,7 +7,7 @@ import { isFacePrompt, isObjectPrompt, isPlatePrompt, readPrompts, type LabelBac
 import type { ImageInput, RawFrame } from '../common/types';
 import { drawPreview } from '../redact/preview';
 import { numberField, readProperty, writeMsgProperty, type PropertyType } from './lib/properties';
-import { DEFAULT_PROMPTS_BUNDLED, type ModelState } from './lib/shared-engine';
+import { DEFAULT_PROMPTS_BUNDLED, type EnginePin, type ModelState } from './lib/shared-engine';
 import { ThrottledStatus } from './lib/throttled-status';
 import { confinePath } from '../common/path-guard';
 import { rootsFromSettings } from './lib/allowed-roots';
@@ -226,12 +226,12 @@ export = function register(RED: NodeAPI): void {
     });
 
     /** Work on the engine, counted in the status. */
-    const counted = <R>(shared: Sam3ModelNode, work: (engine: RedactionEngine) => Promise<R>): Promise<R> => {
+    const counted = <R>(shared: Sam3ModelNode, work: (engine: RedactionEngine) => Promise<R>, pin?: EnginePin): Promise<R> => {
       inFlight++;
       showActivity();
       const started = Date.now();
       return shared.shared
-        .run(work)
+        .run(work, pin)
         .then((r) => {
           lastMs = Date.now() - started;
           return r;
@@ -249,14 +249,15 @@ export = function register(RED: NodeAPI): void {
         return { ...r, prompts, ...modelsUsed(engine, r.backends) };
       });
     /** One detection group on one frame; undefined when the group has nothing to find in this video. */
-    const segmentFrame = (shared: Sam3ModelNode, frame: RawFrame, asked: Prompt[] | string | undefined, group: string): Promise<Segmented | undefined> =>
+    /** One detection group on one frame, on the models the video's first frame got (a model swapped in meanwhile waits for the next video). */
+    const segmentFrame = (shared: Sam3ModelNode, job: VideoJob, frame: RawFrame, asked: Prompt[] | string | undefined, group: string): Promise<Segmented | undefined> =>
       counted(shared, async (engine) => {
         const prompts = asked ?? shared.shared.defaultPrompts;
         const chosen = promptsOfGroup(group, readPrompts(prompts), sam3Joins, !!engine.sam3, ownObjects);
         if (chosen.length === 0) return undefined;
         const r = await engine.segment(frame, chosen, { threshold: shared.threshold, tiles, textBackend, sam3Joins, ...groupOptions(group) });
         return { ...r, prompts, ...modelsUsed(engine, r.backends) };
-      });
+      }, job);
 
     node.on('input', (msg: SegmentMsg, send, done) => {
       if (!model) return done(nodeError(RED, 'CONFIG_INVALID', 'sam3-segment.errors.no-model'));
@@ -279,7 +280,7 @@ export = function register(RED: NodeAPI): void {
         const framePrompts = prompts;
         video.push(job, parts, {
           frame,
-          detect: (group) => segmentFrame(model, frame, framePrompts, group).then((r) => {
+          detect: (group) => segmentFrame(model, job, frame, framePrompts, group).then((r) => {
             if (!r) return [];
             const f = lastFacts.get(job);
             lastFacts.set(job, { prompts: r.prompts, modelId: f?.modelId ?? r.modelId, models: { ...f?.models, ...r.models }, backends: mergeBackends(f?.backends, r.backends) });

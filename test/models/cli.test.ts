@@ -74,7 +74,7 @@ describe('sam3-model command', () => {
   });
 
   test('usage errors exit 2 with the usage', async () => {
-    for (const argv of [[], ['frobnicate'], ['verify', '--nope'], ['fetch'], ['fetch', 'not a repo'], ['fetch', 'a/b', '--url', 'http://x/'], ['verify', 'a', 'b']]) {
+    for (const argv of [[], ['frobnicate'], ['verify', '--nope'], ['fetch', 'not a repo'], ['fetch', '--device', 'tpu'], ['fetch', 'a/b', '--url', 'http://x/'], ['verify', 'a', 'b']]) {
       const r = await run(argv);
       assert.equal(r.code, 2, argv.join(' '));
       assert.match(r.err, /usage:/);
@@ -94,7 +94,7 @@ describe('sam3-model command', () => {
     const r = await run(['fetch', hub.repo, '--dest', dest, '--variant', 'fp16'], { HF_ENDPOINT: hub.url, HF_TOKEN: 'hf_ok' });
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /installed SAM 3 variant fp16 in .*sam3 \(5 files/);
-    assert.match(r.out, /set the sam3-model node's variant to 'fp16'/);
+    assert.match(r.out, /the sam3-model node loads variant fp16 with its variant field blank \(for a CPU\)/);
     assert.match(r.err, /vision-encoder-fp16\.onnx \(\d/, 'progress names each file on stderr');
 
     const again = await run(['fetch', hub.repo, '--dest', dest, '--variant', 'fp16'], { HF_ENDPOINT: hub.url, HF_TOKEN: 'hf_ok' });

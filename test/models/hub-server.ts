@@ -4,7 +4,11 @@
  *   GET /api/models/{repo}/revision/{rev}          -> { id, sha }
  *   GET /api/models/{repo}/tree/{rev}[/{path}]     -> [{ type, path, size, oid, lfs? }], paginated by Link
  *   GET /{repo}/resolve/{rev}/{path}               -> the bytes (Range honoured), or a 302 to a CDN
- * and the same folder as a plain web folder under /plain/. It can gate files
+ * and the same folder as a plain web folder under /plain/, and as the assets
+ * of a GitHub release (usls' SAM 3 release, the fetch command's default):
+ *   GET /repos/jamjamjon/assets/releases/tags/sam3 -> { id, tag_name, assets: [{ name, size, digest, browser_download_url }] }
+ *   GET /jamjamjon/assets/releases/download/sam3/{name} -> a 302 to the bytes, as GitHub answers.
+ * It can gate files
  * behind a token, cut a transfer once, serve corrupt bytes, and records every
  * request so tests can see what the client asked for.
  */
@@ -64,6 +68,8 @@ export class HubServer {
   readonly stallOnce = new Map<string, number>();
   /** file paths served with one byte changed. */
   readonly corrupt = new Set<string>();
+  /** release assets listed one byte larger than they are. */
+  readonly misSized = new Set<string>();
   private server?: http.Server;
   url = '';
 
@@ -129,6 +135,9 @@ export class HubServer {
       if (this.opts.cdnOrigin && isLfs(file)) return void res.writeHead(302, { location: `${this.opts.cdnOrigin}/cdn/${file}` }).end();
       return this.serveFile(file, req, res);
     }
+    if (p === '/repos/jamjamjon/assets/releases/tags/sam3') return this.release(res);
+    const download = '/jamjamjon/assets/releases/download/sam3/';
+    if (p.startsWith(download)) return void res.writeHead(302, { location: `${this.url}/cdn/${p.slice(download.length)}` }).end();
     if (p.startsWith('/cdn/')) return this.serveFile(p.slice('/cdn/'.length), req, res);
     if (p.startsWith('/plain/')) return this.serveFile(p.slice('/plain/'.length), req, res);
     res.writeHead(404).end();
@@ -162,6 +171,20 @@ export class HubServer {
       headers.link = `<${next.toString()}>; rel="next"`;
     }
     json(page, headers);
+  }
+
+  private async release(res: http.ServerResponse): Promise<void> {
+    const files = (await walk(this.opts.dir)).filter((f) => !f.includes('/'));
+    const assets = await Promise.all(files.map(async (name) => {
+      const data = await fs.readFile(path.join(this.opts.dir, name));
+      return {
+        name,
+        size: data.length + (this.misSized.has(name) ? 1 : 0),
+        digest: `sha256:${createHash('sha256').update(data).digest('hex')}`,
+        browser_download_url: `${this.url}/jamjamjon/assets/releases/download/sam3/${encodeURIComponent(name)}`,
+      };
+    }));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 7, tag_name: 'sam3', assets }));
   }
 
   private async serveFile(file: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

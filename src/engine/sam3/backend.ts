@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { Backend, PromptSpec, TilesOption } from '../backend';
 import { checkThreshold } from '../prompts';
 import { FACE_PROMPTS, OBJECT_PROMPTS, PLATE_PROMPTS, TEXT_PROMPTS } from '../../common/concepts';
-import { fingerprintModel, MODEL_HELP, ModelFolderError, resolveModelFiles, type ModelFiles } from './model-folder';
+import { deviceOf, fingerprintModel, MODEL_HELP, ModelFolderError, resolveModelFiles, type ModelFiles } from './model-folder';
 import type { LoadSpec, ModelInfo, Sam3Ops } from './protocol';
 import { planTiles } from '../tiling';
 
@@ -17,7 +17,7 @@ export const DEFAULT_THRESHOLD = 0.3;
 export interface Sam3LoadOptions {
   /** The SAM 3 model folder; without it SAM 3 is not loaded (text still works). */
   modelDir?: string;
-  /** Precision variant: '' / undefined for the best complete one, or 'fp16', 'q4f16', ... */
+  /** Precision variant: 'fp32', 'fp16', 'q8', ...; blank: q8 (else fp32) on a CPU, fp16 on a GPU (preferredVariant). */
   variant?: string;
   /** onnxruntime execution providers in order of preference; default ['cpu']. */
   executionProviders?: string[];
@@ -61,7 +61,7 @@ export const sam3Backend: Backend<ModelInfo, Sam3LoadOptions, Sam3CallOptions> =
   async prepare(o) {
     if (!o.modelDir) return { ok: false, reason: 'no SAM 3 model folder was given', code: 'MODEL_NOT_CONFIGURED' };
     try {
-      const files = await resolveModelFiles(o.modelDir, o.variant);
+      const files = await resolveModelFiles(o.modelDir, o.variant, deviceOf(o.executionProviders));
       return {
         ok: true,
         load: { module: path.join(__dirname, 'host.js'), spec: sam3LoadSpec(files, o), title: 'the SAM 3 model' },

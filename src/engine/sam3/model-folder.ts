@@ -65,11 +65,30 @@ export function variantsIn(names: string[]): string[] {
   return complete.sort((a, b) => order(a) - order(b) || a.localeCompare(b));
 }
 
+/** What a model runs on, for the default variant: a CPU, or a GPU execution provider. */
+export type Device = 'cpu' | 'gpu';
+
+export function deviceOf(executionProviders: readonly string[] | undefined): Device {
+  return (executionProviders ?? []).some((p) => p.toLowerCase() !== 'cpu') ? 'gpu' : 'cpu';
+}
+
 /**
- * Resolves the files of `variant` in `dir` (or the best complete variant when
- * none is asked for) and fails with one message naming everything missing.
+ * The variant used when none is named, by `fetch` and by the sam3-model node
+ * alike: on a CPU the 8-bit quantised one ('q8') when all three of its graphs
+ * are there (about a quarter of fp32's size and memory, and faster on a CPU),
+ * else fp32; on a GPU fp16. Otherwise the first complete one.
  */
-export async function resolveModelFiles(dir: string, variant?: string): Promise<ModelFiles> {
+export function preferredVariant(complete: readonly string[], device: Device = 'cpu'): string | undefined {
+  const order = device === 'gpu' ? ['fp16', ''] : ['q8', ''];
+  return order.find((v) => complete.includes(v)) ?? complete[0];
+}
+
+/**
+ * Resolves the files of `variant` in `dir` (or, when none is asked for, the
+ * preferred complete variant for `device`) and fails with one message naming
+ * everything missing.
+ */
+export async function resolveModelFiles(dir: string, variant?: string, device: Device = 'cpu'): Promise<ModelFiles> {
   const abs = path.resolve(dir);
   let names: string[];
   try {
@@ -80,8 +99,10 @@ export async function resolveModelFiles(dir: string, variant?: string): Promise<
     throw new ModelFolderError(`SAM 3 model folder ${abs} ${why}. ${MODEL_HELP}`, code === 'ENOENT' ? 'MODEL_FOLDER_MISSING' : 'MODEL_FOLDER_UNREADABLE');
   }
   const complete = variantsIn(names);
-  const wanted = (variant ?? '').replace(/^-/, '').trim();
-  const chosen = wanted || (complete.length > 0 ? complete[0] : '');
+  let wanted = (variant ?? '').replace(/^-/, '').trim();
+  // 'fp32' is what people call the unsuffixed files, unless the folder really has '-fp32' ones.
+  if (wanted.toLowerCase() === 'fp32' && !names.some((n) => /-fp32\.onnx$/.test(n))) wanted = '';
+  const chosen = wanted || (preferredVariant(complete, device) ?? '');
   const missing: string[] = [];
   const graphs = {} as Record<GraphKey, string>;
   for (const key of Object.keys(GRAPH_STEMS) as GraphKey[]) {
