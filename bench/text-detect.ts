@@ -84,7 +84,7 @@ async function main(a: TextDetectArgs): Promise<TextDetectResult> {
       const verify: number[] = [];
       for (let i = 0; i < Math.min(runs, 3); i++) {
         const t0 = performance.now();
-        await engine.verifyRedaction(jpeg, redacted.image as Buffer, last.instances);
+        await engine.verifyRedaction(jpeg, redacted.image, last.instances);
         verify.push(performance.now() - t0);
       }
       const m = (f: (r: RedactionSegmentResult) => number): number => r1(median(rows.map(f)));

@@ -26,6 +26,11 @@ import { LagProbe, type LagSummary } from './lib/lag';
 import { commandLine, ProcessSampler, reapedChildrenCpuSec, sampleProcess, type RoleStats } from './lib/proc';
 import { round } from './lib/stats';
 
+/** What is sampled of an engine's inference process. */
+interface InferenceHostLike {
+  pid?: number;
+}
+
 export interface VideoFlowArgs {
   clip: string;
   modelDir: string;
@@ -160,7 +165,7 @@ async function main(a: VideoFlowArgs): Promise<VideoFlowResult> {
 
   // The bundled detectors share one host process ('main'); SAM 3 has its own.
   const hostPids = (): Array<{ pid: number; role: string }> =>
-    [...(model.shared.current?.hosts ?? new Map())].flatMap(([group, host]) =>
+    [...(model.shared.current?.hosts ?? new Map<string, InferenceHostLike>())].flatMap(([group, host]) =>
       host.pid ? [{ pid: host.pid, role: group === 'main' ? 'detector-host' : `${group}-host` }] : []);
   const sampler = new ProcessSampler(() => {
     const list = [{ pid: process.pid, role: 'node-red' }];

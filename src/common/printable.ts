@@ -8,7 +8,6 @@
 
 // C0 and C1 controls, DEL, line/paragraph separators, bidi embeddings,
 // overrides and isolates, and the BOM / zero-width no-break space.
-// eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };

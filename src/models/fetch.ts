@@ -59,7 +59,7 @@ export async function fetchModel(opts: FetchOptions): Promise<FetchResult> {
   const listed = await opts.source.list(opts.variant);
   const plan = planFiles(listed, opts.variant, opts.source.describe, opts.device);
   const sizes = plan.files.map((f) => f.size);
-  const total = sizes.every((s) => s !== undefined) ? sizes.reduce((a: number, s) => a + (s as number), 0) : undefined;
+  const total = sizes.every((s) => s !== undefined) ? sizes.reduce((a: number, s) => a + s, 0) : undefined;
   if (opts.confirm && !(await opts.confirm({ variant: plan.variant, files: plan.files.map((f) => ({ name: f.name, size: f.size })), total }))) {
     throw new FetchError('nothing was downloaded: the licence was not accepted');
   }

@@ -153,7 +153,7 @@ export = function register(RED: NodeAPI): void {
             warnings: result.warnings,
           };
           status.set({ fill: 'green', shape: 'dot', text: RED._('video-encode.status.done', { frames: result.frames }) });
-          send(out as NodeMessage);
+          send(out);
         }
       } catch (err) {
         job.fail(err as Error);

@@ -110,7 +110,7 @@ export = function register(RED: NodeAPI): void {
             job.count = parts.count;
           }
           const frame: FrameFacts = { index: current.index, timestamp: current.timestamp };
-          const out = { ...(RED.util.cloneMessage(base as NodeMessage) as object), payload: current.frame, parts, frame } as NodeMessage;
+          const out = { ...(RED.util.cloneMessage(base) as object), payload: current.frame, parts, frame } as NodeMessage;
           job.sent++;
           let progress: NodeMessage | null = null;
           const now = Date.now();
@@ -119,7 +119,7 @@ export = function register(RED: NodeAPI): void {
             const count = parts.count ?? total;
             status.set({ fill: 'blue', shape: 'dot', text: `${current.index + 1}/${count ?? '?'}` });
             if (config.progress) {
-              progress = { payload: { id: job.id, source: file, frame: current.index + 1, count, fraction: count ? (current.index + 1) / count : undefined } } as NodeMessage;
+              progress = { payload: { id: job.id, source: file, frame: current.index + 1, count, fraction: count ? (current.index + 1) / count : undefined } };
             }
           }
           send([out, progress]);
@@ -160,7 +160,7 @@ export = function register(RED: NodeAPI): void {
         if (job.claimReport()) node.error(job.failure?.message ?? 'the flow was stopped');
         return reader?.close();
       });
-      void Promise.allSettled(closing).then(() => done());
+      void Promise.allSettled(closing.map((c) => Promise.resolve(c))).then(() => done());
     });
   }
 

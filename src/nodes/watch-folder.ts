@@ -5,7 +5,7 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { FolderIntake, type IntakeCounts, type IntakeJob } from '../watch/intake';
 import { IMAGE_EXTENSIONS, VIDEO_EXTENSIONS } from '../watch/layout';
 import { printable } from '../common/printable';
@@ -82,7 +82,7 @@ export = function register(RED: NodeAPI): void {
     intake.on('failed', (relative: string, reason: string) => node.warn(RED._('watch-folder.log.failed', { file: printable(relative), reason: printable(reason) })));
     intake.on('job', (job: IntakeJob) => {
       const claim: ClaimRef = { token: job.token, relative: job.relative, attempt: job.attempt };
-      node.send({ payload: job.input, filename: job.input, outputPath: job.output, kind: job.kind, topic: job.relative, claim } as NodeMessage);
+      node.send({ payload: job.input, filename: job.input, outputPath: job.output, kind: job.kind, topic: job.relative, claim });
     });
     intake.start().then(
       () => {

@@ -28,10 +28,30 @@ export interface ResolvedOptions {
 
 const MODES: readonly RedactMode[] = ['blur', 'pixelate', 'fill'];
 
+/**
+ * The one set of defaults: the library applies them to options left out, the
+ * nodes pass blank fields as undefined, and a test keeps the editor's
+ * defaults (nodes/mask-blur.html) equal to these.
+ */
+export const REDACT_DEFAULTS = {
+  mode: 'blur' as RedactMode,
+  fillColor: '#000000',
+  cover: 'mask' as 'mask' | 'box',
+  growPercent: 4,
+  growPixels: 0,
+  minGrowPixels: 3,
+  featherPixels: 4,
+  minScore: 0,
+  quality: 90,
+} as const;
+
 function describe(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
   if (Array.isArray(v)) return 'an array';
-  return v === null ? 'null' : `${typeof v} ${String(v)}`;
+  if (v === null) return 'null';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `${typeof v} ${v}`;
+  return typeof v;
 }
 
 function num(name: string, v: unknown, dflt: number, min: number, max = Infinity): number {
@@ -67,9 +87,9 @@ export function parseColour(v: unknown): [number, number, number] {
 
 export function resolveOptions(o: RedactOptions = {}): ResolvedOptions {
   if (o === null || typeof o !== 'object') throw new CodedError('OPTION_INVALID', `redact options must be an object, got ${describe(o)}`);
-  const mode = o.mode ?? 'blur';
+  const mode = o.mode ?? REDACT_DEFAULTS.mode;
   if (!MODES.includes(mode)) throw new CodedError('OPTION_INVALID', `redact option mode must be one of ${MODES.join(', ')}, got ${describe(mode)}`);
-  const cover = o.cover ?? 'mask';
+  const cover = o.cover ?? REDACT_DEFAULTS.cover;
   if (cover !== 'mask' && cover !== 'box') throw new CodedError('OPTION_INVALID', `redact option cover must be 'mask' or 'box', got ${describe(cover)}`);
   let labels: Set<string> | null = null;
   if (o.labels !== undefined && o.labels !== null) {
@@ -80,17 +100,17 @@ export function resolveOptions(o: RedactOptions = {}): ResolvedOptions {
   }
   return {
     mode,
-    fill: parseColour(o.fillColor ?? '#000000'),
+    fill: parseColour(o.fillColor ?? REDACT_DEFAULTS.fillColor),
     cover,
-    growPixels: num('growPixels', o.growPixels, 0, 0),
-    growPercent: num('growPercent', o.growPercent, 4, 0),
-    minGrowPixels: num('minGrowPixels', o.minGrowPixels, 3, 0),
-    featherPixels: num('featherPixels', o.featherPixels, 4, 0),
+    growPixels: num('growPixels', o.growPixels, REDACT_DEFAULTS.growPixels, 0),
+    growPercent: num('growPercent', o.growPercent, REDACT_DEFAULTS.growPercent, 0),
+    minGrowPixels: num('minGrowPixels', o.minGrowPixels, REDACT_DEFAULTS.minGrowPixels, 0),
+    featherPixels: num('featherPixels', o.featherPixels, REDACT_DEFAULTS.featherPixels, 0),
     blurSigma: positiveOrNull('blurSigma', o.blurSigma),
     pixelSize: positiveOrNull('pixelSize', o.pixelSize),
     labels,
-    minScore: num('minScore', o.minScore, 0, -Infinity),
-    quality: Math.round(num('quality', o.quality, 90, 1, 100)),
+    minScore: num('minScore', o.minScore, REDACT_DEFAULTS.minScore, -Infinity),
+    quality: Math.round(num('quality', o.quality, REDACT_DEFAULTS.quality, 1, 100)),
     keepMetadata: bool('keepMetadata', o.keepMetadata),
     wholeImage: bool('wholeImage', o.wholeImage),
     inPlace: bool('inPlace', o.inPlace),

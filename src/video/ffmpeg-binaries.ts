@@ -60,6 +60,7 @@ function fromNpm(name: BinaryName): string | undefined {
   try {
     // Required lazily: these are optionalDependencies and may be absent, and
     // their index throws (sometimes a bare string) on unsupported platforms.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional dependency, looked for only when needed
     const mod = require(NPM_PACKAGE[name]) as { path?: unknown };
     return typeof mod.path === 'string' && isExecutableFile(mod.path) ? mod.path : undefined;
   } catch {

@@ -54,7 +54,7 @@ function start(bin: string, args: string[], stdin: boolean): FfmpegProcess {
 /** ffmpeg with its stdout on `socket` (the child gets its own copy; close ours once this returns). */
 export function spawnFfmpegToSocket(args: string[], socket: Socket, options: BinaryOptions = {}): FfmpegSocketProcess {
   const bin = resolveBinary('ffmpeg', options).path;
-  return track(spawn(bin, args, { stdio: ['ignore', socket, 'pipe'], windowsHide: true }) as FfmpegSocketProcess);
+  return track(spawn(bin, args, { stdio: ['ignore', socket, 'pipe'], windowsHide: true }));
 }
 
 export function spawnFfmpeg(args: string[], options: SpawnOptions = {}): FfmpegProcess {

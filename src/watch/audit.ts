@@ -1,12 +1,7 @@
 /** The audit record written beside an output: what went in, what came out, what was found, by which model. */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { sha256File } from '../common/file-hash';
 
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
+export { sha256File };
 
 export interface AuditFacts {
   prompts?: unknown;

@@ -119,6 +119,8 @@ export class ClaimStore {
   }
 
   private async writeRecord(r: ClaimRecord): Promise<void> {
+    // The claim's live file handle stays out of the record on disk.
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
     const { file: _file, ...record } = r as Claim;
     await writeFileAtomic(this.recordPath(r.token), JSON.stringify(record));
   }

@@ -26,7 +26,6 @@ import { artifacts, browserSkipReason, exampleFlows, launchChromium, packageNode
 /* eslint-disable @typescript-eslint/no-explicit-any */
 declare const RED: any;
 declare const $: any;
-declare const document: any;
 
 const skip = browserSkipReason();
 if (skip) console.warn(`\n*** editor e2e suite SKIPPED: ${skip} ***\n`);
@@ -258,7 +257,8 @@ describe('the editor in Chromium', { skip, timeout: 10 * 60_000 }, () => {
   test('every edit dialog opens, shows its help and saves without console errors', async () => {
     assert.ok(Object.keys(types).length > 0, 'the palette test found the types');
     const configsOpened = new Set<string>();
-    let x = 160, y = 80;
+    const x = 160;
+    let y = 80;
     for (const [type, def] of Object.entries(types)) {
       if (def.category === 'config') continue;
       // Drag it from the palette onto the canvas, as a user would.

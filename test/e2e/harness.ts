@@ -25,7 +25,7 @@ export function exampleFlows(): Array<{ name: string; file: string; flow: Array<
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => ({ name: f.replace(/\.json$/, ''), file: path.join(dir, f), flow: JSON.parse(readFileSync(path.join(dir, f), 'utf8')) }));
+    .map((f) => ({ name: f.replace(/\.json$/, ''), file: path.join(dir, f), flow: JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Array<Record<string, unknown> & { id: string; type: string }> }));
 }
 
 /** Where screenshots and logs of a run go (ignored by git). E2E_ARTIFACTS overrides. */
@@ -196,7 +196,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, every));
   }
 }

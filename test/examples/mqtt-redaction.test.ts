@@ -65,7 +65,7 @@ describe('examples/mqtt-redaction.json', () => {
       assert.equal(first.output, path.join(out, 'job-1.png'));
       assert.deepEqual({ ...second, ms: 0 }, { ...first, ms: 0 }, 'the same request gives the same answer');
       assert.ok((first.instances?.red.instances ?? 0) >= 1);
-      const raw = await sharp(first.output as string).raw().toBuffer();
+      const raw = await sharp(first.output).raw().toBuffer();
       assert.ok(roughness(raw, W, target) < 1, 'the red shape is filled');
       assert.equal(byJob('job-2')[0].ok, true);
       assert.equal(byJob('vid-1')[0].ok, true);

@@ -60,11 +60,13 @@ function translate(namespace: string, key: string, params: Record<string, unknow
 
 /** The compiled node modules, as Node-RED would load them (with this package's messages). */
 export function nodeModule(name: string): NodeModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED loads node files with require(), so do the tests
   const mod = require(path.join(dist, `${name}.js`)) as NodeModule;
   const _ = (key: string, params?: Record<string, unknown>): string => translate(name, key, params);
-  return (RED: unknown) => mod(new Proxy(RED as object, { get: (target, prop, receiver) => (prop === '_' ? _ : Reflect.get(target, prop, receiver)) }));
+  return (RED: unknown) => mod(new Proxy(RED as object, { get: (target, prop, receiver): unknown => (prop === '_' ? _ : Reflect.get(target, prop, receiver)) }));
 }
 export function coreNode(file: string): NodeModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED's own node files, as it loads them
   return require(path.join(path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [runtimeDir] })), 'core', file)) as NodeModule;
 }
 

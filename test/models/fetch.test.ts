@@ -274,7 +274,7 @@ describe('fetch when the server stalls or another fetch is running', () => {
     // Whichever reaches the staging folder first wins; the other must not touch it.
     const settled = await Promise.allSettled([first, second]);
     const refused = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
-    assert.equal(refused.length, 1, String(refused.map((r) => r.reason)));
+    assert.equal(refused.length, 1, refused.map((r) => String(r.reason as Error)).join('; '));
     assert.match(String(refused[0].reason), /another fetch in this process is downloading into/);
     assert.deepEqual(await filesIn(dest), FP16_FILES);
   });

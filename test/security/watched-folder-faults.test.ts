@@ -242,7 +242,7 @@ describe('watched folder under hostile names, time-outs and full disks', () => {
     const { inbox, out } = folders('stale');
     await fs.mkdir(inbox, { recursive: true });
     await fs.mkdir(path.join(out, 'sub'), { recursive: true });
-    const dead = spawnSync(process.execPath, ['-e', '']).pid as number;
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
     const mine = tempIn(out);
     const owner = tempOwner(path.basename(mine));
     assert.ok(owner, 'our temporary names carry their owner');

@@ -73,7 +73,7 @@ describe('text detection on rendered text', () => {
 
   test('after a blur the recogniser reads none of it; text-free pixels are untouched', async () => {
     const redacted = await redactImage(png, found.instances, { mode: 'blur' });
-    const result = await engine.verifyRedaction(png, redacted.image as Buffer, found.instances);
+    const result = await engine.verifyRedaction(png, redacted.image, found.instances);
     assert.equal(result.checked, DOCUMENT.lines.length);
     assert.equal(result.unreadable, 0, 'every line reads in the input');
     assert.deepEqual(result.legible, [], JSON.stringify(result.lines));
@@ -93,14 +93,14 @@ describe('text detection on rendered text', () => {
     for (const opts of [{ mode: 'fill' }, { mode: 'pixelate', pixelSize: 24 }] as const) {
       const { mode } = opts;
       const redacted = await redactImage(png, found.instances, opts);
-      const result = await engine.verifyRedaction(png, redacted.image as Buffer, found.instances);
+      const result = await engine.verifyRedaction(png, redacted.image, found.instances);
       assert.deepEqual(result.legible, [], `${mode}: ${JSON.stringify(result.legible)}`);
     }
   });
 
   test('a weak redaction is caught and fails closed with what was read', async () => {
     const weak = await redactImage(png, found.instances, { mode: 'blur', blurSigma: 0.5 });
-    const result = await engine.verifyRedaction(png, weak.image as Buffer, found.instances);
+    const result = await engine.verifyRedaction(png, weak.image, found.instances);
     assert.ok(result.legible.length >= DOCUMENT.lines.length - 1, `only ${result.legible.length} lines flagged`);
     for (const l of result.legible) {
       assert.ok(l.similarity > 0.3 && l.confidence > 0.5);

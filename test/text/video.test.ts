@@ -92,7 +92,7 @@ describe('moving text in a video', { skip: !hasFfmpeg() && 'no ffmpeg on this ma
     for (let i = 0; i < frames.length; i++) {
       const { instances } = found[i];
       const redacted = await redactImage(frames[i], instances, { mode: 'blur' });
-      const check = await engine.verifyRedaction(frames[i], redacted.image as RawFrame, instances);
+      const check = await engine.verifyRedaction(frames[i], redacted.image, instances);
       assert.equal(check.checked, 2);
       assert.ok(check.lines.some((l) => /KX4217/i.test(l.before.replace(/\s/g, ''))), `frame ${i}: plate read as ${JSON.stringify(check.lines)}`);
       assert.deepEqual(check.legible, [], `frame ${i}`);

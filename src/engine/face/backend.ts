@@ -9,6 +9,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { isFacePrompt } from '../../common/concepts';
+import { sha256File } from '../../common/file-hash';
 import type { Backend, TilesOption } from '../backend';
 import { cropRgb } from '../image-input';
 import { checkThreshold } from '../prompts';
@@ -123,7 +124,7 @@ export const faceBackend: Backend<FaceModelInfo, FaceLoadOptions, FaceCallOption
     return {
       ok: true,
       load: { module: path.join(__dirname, 'host.js'), spec, title: 'the face detector' },
-      identity: async () => `sha256:${await sha256(model)}`,
+      identity: async () => `sha256:${await sha256File(model)}`,
       details: { model },
     };
   },
@@ -165,8 +166,3 @@ export const faceBackend: Backend<FaceModelInfo, FaceLoadOptions, FaceCallOption
     return `${what} the bundled face detector, which is not loaded: ${reason.trim().replace(/\.$/, '')}. It ships with the package (models/face/); with a SAM 3 model, { "text": "face", "backend": "sam3" } finds faces with SAM 3 instead.`;
   },
 };
-
-async function sha256(file: string): Promise<string> {
-  const { createHash } = await import('node:crypto');
-  return createHash('sha256').update(await fs.readFile(file)).digest('hex');
-}

@@ -78,7 +78,7 @@ export class InferenceHost {
     return {
       call: async (op, payload, what) => {
         await this.start();
-        return (await this.request(backend, op, payload, what)) as Ops[typeof op]['value'];
+        return (await this.request(backend, op, payload, what));
       },
     };
   }

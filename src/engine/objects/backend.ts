@@ -6,7 +6,7 @@
  * people far away get the pixels they need.
  */
 import { promises as fs } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { sha256File } from '../../common/file-hash';
 import * as path from 'node:path';
 import { isObjectPrompt } from '../../common/concepts';
 import type { Backend, TilesOption } from '../backend';
@@ -64,7 +64,7 @@ export const objectBackend: Backend<ObjectModelInfo, ObjectLoadOptions, ObjectCa
     return {
       ok: true,
       load: { module: path.join(__dirname, 'host.js'), spec, title: 'the person and vehicle detector' },
-      identity: async () => `sha256:${createHash('sha256').update(await fs.readFile(model)).digest('hex')}`,
+      identity: async () => `sha256:${await sha256File(model)}`,
       details: { model },
     };
   },

@@ -46,7 +46,7 @@ async function load(spec: ObjectLoadSpec): Promise<ObjectModelInfo> {
   const distances = outputShape(s, 'distances');
   const ok = s.inputNames[0] === 'input' && channels === 3 && typeof h === 'number' && typeof w === 'number' && typeof scores[2] === 'number' && typeof distances[2] === 'number';
   const layout: DetectorLayout | undefined = ok
-    ? { inputWidth: w as number, inputHeight: h as number, classes: scores[2] as number, bins: (distances[2] as number) / 4, strides: STRIDES }
+    ? { inputWidth: w, inputHeight: h, classes: scores[2] as number, bins: (distances[2] as number) / 4, strides: STRIDES }
     : undefined;
   if (!layout || !Number.isInteger(layout.bins) || layout.classes < 8 || scores[1] !== cellCount(layout) || distances[1] !== cellCount(layout)) {
     await s.release();

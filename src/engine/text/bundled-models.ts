@@ -26,7 +26,7 @@ const FILE_NAMES: TextModelFiles = {
 
 async function missingOf(files: TextModelFiles): Promise<string[]> {
   const missing: string[] = [];
-  for (const file of Object.values(files)) {
+  for (const file of Object.values(files) as string[]) {
     try {
       if (!(await fs.stat(file)).isFile()) missing.push(file);
     } catch {
