@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
 import { fetchModel } from './fetch';
 import { formatInfo, formatVerify } from './format';
 import { HubSource, isRepoId } from './hub-source';
@@ -70,29 +71,31 @@ const FLAG_OPTIONS: Record<string, string[]> = { fetch: ['force', 'accept-licens
 
 export const SAM_LICENSE_URL = 'https://github.com/facebookresearch/sam3/blob/main/LICENSE';
 
+/** The command line, by node:util's parseArgs with each command's own options; anything else is a usage error. */
 function parse(argv: string[]): Parsed {
   const [command = '', ...rest] = argv;
   if (!(command in VALUE_OPTIONS)) throw new UsageError(command ? `unknown command '${command}'` : 'no command given');
-  const parsed: Parsed = { command, positional: [], values: new Map(), flags: new Set() };
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i];
-    if (!arg.startsWith('--')) {
-      parsed.positional.push(arg);
-      continue;
-    }
-    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
-    if (VALUE_OPTIONS[command].includes(name)) {
-      const value = inline ?? rest[++i];
-      if (value === undefined) throw new UsageError(`--${name} needs a value`);
-      parsed.values.set(name, value);
-    } else if (FLAG_OPTIONS[command].includes(name) && inline === undefined) {
-      parsed.flags.add(name);
-    } else {
-      throw new UsageError(`'${command}' has no option --${name}`);
-    }
+  const options: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const name of VALUE_OPTIONS[command]) options[name] = { type: 'string' };
+  for (const name of FLAG_OPTIONS[command]) options[name] = { type: 'boolean' };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    const e = err as { code?: string; message: string };
+    const name = /'(--[\w-]+)/.exec(e.message)?.[1];
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`'${command}' has no option ${name ?? e.message}`);
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(name ? `${name} ${VALUE_OPTIONS[command].includes(name.slice(2)) ? 'needs a value' : 'takes no value'}` : e.message);
+    throw new UsageError(e.message);
   }
-  if (parsed.positional.length > 1) throw new UsageError(`unexpected argument '${parsed.positional[1]}'`);
-  return parsed;
+  if (parsed.positionals.length > 1) throw new UsageError(`unexpected argument '${parsed.positionals[1]}'`);
+  const values = new Map<string, string>();
+  const flags = new Set<string>();
+  for (const [k, v] of Object.entries(parsed.values)) {
+    if (typeof v === 'string') values.set(k, v);
+    else if (v === true) flags.add(k);
+  }
+  return { command, positional: parsed.positionals, values, flags };
 }
 
 /** The folder named, or the one the Node-RED that loads the model looks in (said on stderr, with why). */

@@ -56,6 +56,12 @@ const MODES: RedactMode[] = ['blur', 'pixelate', 'fill'];
 /** Errors that are no fault of the detections: the image itself is refused, so there is nothing to hide. */
 const REFUSALS = new Set(['PATH_NOT_ALLOWED', 'CLAIM_ENDED']);
 
+/** A number typed into the dialog, or undefined when blank (or not a number): the library's default. */
+function numberOrUndefined(v: string | number | undefined): number | undefined {
+  const n = numberField(v, NaN);
+  return Number.isFinite(n) ? n : undefined;
+}
+
 /** A strength set by hand, or undefined (blank, 0) for the automatic one. */
 function positiveOrUndefined(v: string | number | undefined): number | undefined {
   const n = numberField(v, 0);
@@ -71,18 +77,19 @@ export = function register(RED: NodeAPI): void {
     const outputProperty = config.outputProperty || 'payload';
     const limits = imageLimits(RED);
     const labels = (config.labels ?? '').split(',').map((l) => l.trim()).filter(Boolean);
+    // Blank fields are left out: the library owns the defaults (REDACT_DEFAULTS).
     const options: RedactOptions = {
-      mode: config.mode || 'blur',
-      fillColor: config.fillColor || '#000000',
-      cover: config.cover || 'mask',
-      growPercent: numberField(config.growPercent, 4),
-      growPixels: numberField(config.growPixels, 0),
-      featherPixels: numberField(config.feather, 4),
+      mode: config.mode || undefined,
+      fillColor: config.fillColor || undefined,
+      cover: config.cover || undefined,
+      growPercent: numberOrUndefined(config.growPercent),
+      growPixels: numberOrUndefined(config.growPixels),
+      featherPixels: numberOrUndefined(config.feather),
       blurSigma: positiveOrUndefined(config.blurSigma),
       pixelSize: positiveOrUndefined(config.pixelSize),
       labels: labels.length > 0 ? labels : undefined,
-      minScore: numberField(config.minScore, 0),
-      quality: numberField(config.quality, 90),
+      minScore: numberOrUndefined(config.minScore),
+      quality: numberOrUndefined(config.quality),
       keepMetadata: config.keepMetadata === true,
       ...limits,
     };

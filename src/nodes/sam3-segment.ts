@@ -3,16 +3,17 @@
  * and adds them as msg.detections, leaving the image as it was.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow, NodeStatus } from 'node-red';
-import { isFacePrompt, isObjectPrompt, isPlatePrompt, readPrompts, type LabelBackend, type Prompt, type PromptEntry, type RedactionEngine, type RedactionSegmentOptions, type RedactionSegmentResult, type Sam3Joins, type TextBackendChoice } from '../engine';
+import type { LabelBackend, Prompt, RedactionEngine, RedactionSegmentResult, Sam3Joins, TextBackendChoice } from '../engine';
 import type { ImageInput, RawFrame } from '../common/types';
 import { drawPreview } from '../redact/preview';
 import { numberField, readProperty, writeMsgProperty, type PropertyType } from './lib/properties';
-import { DEFAULT_PROMPTS_BUNDLED, type EnginePin, type ModelState } from './lib/shared-engine';
+import type { EnginePin, ModelState } from './lib/shared-engine';
+import { DetectionGroups, mergeBackends } from './lib/detection-groups';
 import { ThrottledStatus } from './lib/throttled-status';
 import { confinePath } from '../common/path-guard';
 import { rootsFromSettings } from './lib/allowed-roots';
 import type { Sam3ModelNode } from './lib/sam3-model-node';
-import { VideoFrames, type GroupSetting } from './lib/video-frames';
+import { VideoFrames } from './lib/video-frames';
 import { claimOf } from './lib/claim-of';
 import { failMessage, nodeError } from './lib/errors';
 import { CodedError } from '../common/coded-error';
@@ -70,62 +71,6 @@ function modelsUsed(engine: RedactionEngine, backends: Record<string, LabelBacke
     if (id) models[name] = id;
   }
   return { modelId: models.sam3 ?? Object.values(models)[0], models };
-}
-
-type Group = 'faces' | 'objects' | 'others';
-
-/**
- * Which video group a prompt belongs to: its backend's, or 'others' (SAM 3
- * and text). People, vehicles and plates join 'others' when both run on the
- * same stride (`ownObjects` false): one engine call then serves both, and
- * the text detector that plates build on runs once per frame, not twice.
- */
-function groupOf(e: PromptEntry, ownObjects: boolean): Group {
-  if (isFacePrompt(e.label) && (e.backend === undefined || e.backend === 'face')) return 'faces';
-  const objects = (isObjectPrompt(e.label) && (e.backend === undefined || e.backend === 'objects')) || (isPlatePrompt(e.label) && (e.backend === undefined || e.backend === 'plates'));
-  return objects && ownObjects ? 'objects' : 'others';
-}
-
-/**
- * The prompts a video's detection group runs: face phrases in the face
- * groups, people, vehicles and plates in 'objects' (or 'others'), the rest
- * (and SAM 3 on the bundled detectors' phrases, if asked for video) in
- * 'others'.
- */
-function promptsOfGroup(group: string, entries: PromptEntry[], sam3Joins: Sam3Joins, sam3: boolean, ownObjects: boolean): Prompt[] {
-  const asPrompt = (e: PromptEntry, backend = e.backend): Prompt => ({ text: e.label, ...(e.threshold !== undefined ? { threshold: e.threshold } : {}), ...(backend ? { backend } : {}) });
-  const of = (e: PromptEntry): Group => groupOf(e, ownObjects);
-  if (group === 'others') {
-    const rest = entries.filter((e) => of(e) === 'others').map((e) => asPrompt(e));
-    // SAM 3 on the bundled detectors' phrases in video, on this group's stride: its seconds per frame would stall theirs.
-    const sam3Joined = sam3Joins === 'images-and-video' && sam3 ? entries.filter((e) => groupOf(e, true) !== 'others').map((e) => asPrompt(e, 'sam3')) : [];
-    return [...rest, ...sam3Joined];
-  }
-  if (group === 'objects') return entries.filter((e) => of(e) === 'objects').map((e) => asPrompt(e));
-  return entries.filter((e) => of(e) === 'faces').map((e) => asPrompt(e, 'face'));
-}
-
-/**
- * What each group asks of the engine: the face detector's single pass on
- * every frame, its tiles on their own stride; people, vehicles and plates
- * with the whole frame and tiles (a pedestrian 40 px tall in a 1080p frame
- * needs them) on theirs.
- */
-function groupOptions(group: string): RedactionSegmentOptions {
-  const frame: RedactionSegmentOptions = { media: 'video', sam3Joins: 'never' };
-  if (group === 'faces') return { ...frame, face: { tiles: 0 } };
-  if (group === 'smallFaces') return { ...frame, face: { tiles: 'auto' } };
-  if (group === 'objects') return frame;
-  return { media: 'video' };
-}
-
-function mergeBackends(a: Record<string, LabelBackend[]> | undefined, b: Record<string, LabelBackend[]>): Record<string, LabelBackend[]> {
-  const out: Record<string, LabelBackend[]> = { ...a };
-  for (const [label, list] of Object.entries(b)) {
-    const known = out[label] ?? [];
-    out[label] = [...known, ...list.filter((x) => !known.some((k) => k.backend === x.backend))];
-  }
-  return out;
 }
 
 function promptList(prompts: Prompt[] | string): Prompt[] {
@@ -196,28 +141,10 @@ export = function register(RED: NodeAPI): void {
     const lastFacts = new WeakMap<VideoJob, Facts>();
     const textBackend = config.textBackend || 'auto';
     const sam3Joins: Sam3Joins = config.sam3Joins === 'images-and-video' || config.sam3Joins === 'never' ? config.sam3Joins : 'images';
-    // Video: detection groups, each on its own stride. 0 turns the small-face pass off.
-    const strides = {
-      faces: Math.max(1, Math.floor(numberField(config.faceStride, 1))),
-      smallFaces: Math.max(0, Math.floor(numberField(config.smallFaceStride, 10))),
-      objects: Math.max(1, Math.floor(numberField(config.objectStride, 10))),
-      others: Math.max(1, Math.floor(numberField(config.stride, 10))),
-    };
-    const ownObjects = strides.objects !== strides.others;
+    // Video: detection groups, each on its own stride.
+    const groups = new DetectionGroups(config, sam3Joins);
+    const strides = groups.strides;
     const hold = Math.max(0, Math.floor(numberField(config.hold, 3)));
-    /** The groups a video needs: face groups for face phrases, 'objects' for people, vehicles and plates, 'others' for the rest. */
-    const groupsFor = (asked: Prompt[] | string | undefined): GroupSetting[] => {
-      const entries = readPrompts(asked ?? model?.shared.defaultPrompts ?? DEFAULT_PROMPTS_BUNDLED);
-      const faces = entries.some((e) => groupOf(e, ownObjects) === 'faces');
-      const objects = entries.some((e) => groupOf(e, ownObjects) === 'objects');
-      const others = (sam3Joins === 'images-and-video' && entries.some((e) => groupOf(e, true) !== 'others')) || entries.some((e) => groupOf(e, ownObjects) === 'others');
-      return [
-        ...(faces ? [{ name: 'faces', stride: strides.faces }] : []),
-        ...(faces && strides.smallFaces > 0 ? [{ name: 'smallFaces', stride: strides.smallFaces }] : []),
-        ...(objects ? [{ name: 'objects', stride: strides.objects }] : []),
-        ...(others ? [{ name: 'others', stride: strides.others }] : []),
-      ];
-    };
     const video = new VideoFrames({
       hold,
       sceneCut: numberField(config.sceneCut, 30),
@@ -226,20 +153,18 @@ export = function register(RED: NodeAPI): void {
     });
 
     /** Work on the engine, counted in the status. */
-    const counted = <R>(shared: Sam3ModelNode, work: (engine: RedactionEngine) => Promise<R>, pin?: EnginePin): Promise<R> => {
+    const counted = async <R>(shared: Sam3ModelNode, work: (engine: RedactionEngine) => Promise<R>, pin?: EnginePin): Promise<R> => {
       inFlight++;
       showActivity();
       const started = Date.now();
-      return shared.shared
-        .run(work, pin)
-        .then((r) => {
-          lastMs = Date.now() - started;
-          return r;
-        })
-        .finally(() => {
-          inFlight--;
-          showActivity();
-        });
+      try {
+        const r = await shared.shared.run(work, pin);
+        lastMs = Date.now() - started;
+        return r;
+      } finally {
+        inFlight--;
+        showActivity();
+      }
     };
     /** One image. Prompts left undefined are the installed models' defaults. */
     const segmentImage = (shared: Sam3ModelNode, image: ImageInput, asked: Prompt[] | string | undefined): Promise<Segmented> =>
@@ -253,9 +178,9 @@ export = function register(RED: NodeAPI): void {
     const segmentFrame = (shared: Sam3ModelNode, job: VideoJob, frame: RawFrame, asked: Prompt[] | string | undefined, group: string): Promise<Segmented | undefined> =>
       counted(shared, async (engine) => {
         const prompts = asked ?? shared.shared.defaultPrompts;
-        const chosen = promptsOfGroup(group, readPrompts(prompts), sam3Joins, !!engine.sam3, ownObjects);
+        const chosen = groups.promptsOf(group, prompts, !!engine.sam3);
         if (chosen.length === 0) return undefined;
-        const r = await engine.segment(frame, chosen, { threshold: shared.threshold, tiles, textBackend, sam3Joins, ...groupOptions(group) });
+        const r = await engine.segment(frame, chosen, { threshold: shared.threshold, tiles, textBackend, sam3Joins, ...groups.optionsOf(group) });
         return { ...r, prompts, ...modelsUsed(engine, r.backends) };
       }, job);
 
@@ -305,7 +230,7 @@ export = function register(RED: NodeAPI): void {
             done();
           },
           end: (err) => (err ? done(err) : done()),
-        }, groupsFor(framePrompts));
+        }, groups.groupsFor(framePrompts ?? model.shared.defaultPrompts));
         return;
       }
       // A message of a watched-folder claim that has ended (timed out, the flow stopped) goes nowhere.
@@ -341,19 +266,21 @@ export = function register(RED: NodeAPI): void {
         };
         if (config.preview) writeMsgProperty(RED, msg, previewProperty, await drawPreview(img, r.instances, limits));
       };
-      detect().then(
-        () => {
-          release?.();
-          if (claim && !claim.live) return done();
-          send(msg);
-          done();
-        },
-        (err: Error) => {
-          release?.();
-          if (claim && !claim.live) return done();
-          failMessage(RED, 'sam3-segment', err, done, (s) => status.now(s));
-        },
-      );
+      const finish = async (): Promise<void> => {
+        let failure: Error | undefined;
+        try {
+          await detect();
+        } catch (err) {
+          failure = err as Error;
+        }
+        release?.();
+        // A claim that ended meanwhile (timed out, the flow stopped) takes nothing further.
+        if (claim && !claim.live) return done();
+        if (failure) return failMessage(RED, 'sam3-segment', failure, done, (s) => status.now(s));
+        send(msg);
+        done();
+      };
+      void finish();
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {

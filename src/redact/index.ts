@@ -5,4 +5,5 @@
  */
 export { redactImage } from './redact-image';
 export { validateInstances } from './validate';
+export { REDACT_DEFAULTS } from './options';
 export type { RedactMode, RedactOptions, RedactResult, RedactSummary, LabelSummary } from './types';

@@ -1,12 +1,14 @@
 /**
- * The package as users get it: `npm pack` holds only what they need
- * (compiled code, editor files, icons, locales, examples, models/README),
- * and that tarball, installed into a fresh Node-RED user dir the way the
- * palette manager installs it, loads every node the package declares.
+ * The package as users get it: `npm pack` of a clean copy of the sources (no
+ * dist/: `prepack` builds it) holds only what they need (compiled code,
+ * editor files, icons, locales, examples, the bundled models), and that
+ * tarball, installed into a fresh Node-RED user dir the way the palette
+ * manager installs it, loads every node the package declares, and its root
+ * exports the engine and the redaction API with their types.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -25,7 +27,18 @@ describe('the published package', { timeout: 10 * 60_000 }, () => {
   let packed: PackEntry;
   let red: NodeRed | undefined;
   before(() => {
-    const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    // The sources as a fresh clone has them (tracked and new files, nothing git ignores: no dist/).
+    const clean = path.join(work, 'clean');
+    const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: root, encoding: 'utf8' }).split('\0').filter(Boolean);
+    for (const f of files) {
+      if (!existsSync(path.join(root, f))) continue;
+      mkdirSync(path.dirname(path.join(clean, f)), { recursive: true });
+      cpSync(path.join(root, f), path.join(clean, f));
+    }
+    assert.ok(!existsSync(path.join(clean, 'dist')), 'the copy has no build');
+    // The build tools, as `npm ci` would install them.
+    symlinkSync(path.join(root, 'node_modules'), path.join(clean, 'node_modules'), 'dir');
+    const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: clean, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     packed = (JSON.parse(out.slice(out.indexOf('['))) as PackEntry[])[0];
   });
   after(async () => {
@@ -80,5 +93,19 @@ describe('the published package', { timeout: 10 * 60_000 }, () => {
       assert.ok(s.enabled && s.types.length > 0, `${s.name} is enabled and has its type`);
     }
     assert.doesNotMatch(running.log(), /\[error\]/);
+
+    // The root exports, as a program that installed the package sees them.
+    const api = execFileSync(process.execPath, ['-e', `
+      const m = require(${JSON.stringify(pkg.name)});
+      const nodes = ${JSON.stringify(Object.values(pkg['node-red'].nodes))}.map((f) => typeof require(require('path').join(require.resolve(${JSON.stringify(pkg.name + '/package.json')}), '..', f)));
+      console.log(JSON.stringify({ redactImage: typeof m.redactImage, RedactionEngine: typeof m.RedactionEngine, Sam3Engine: typeof m.Sam3Engine, rleToBoxMask: typeof m.rleToBoxMask, nodes }));
+    `], { cwd: userDir, encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(api), {
+      redactImage: 'function', RedactionEngine: 'function', Sam3Engine: 'function', rleToBoxMask: 'function',
+      nodes: Object.values(pkg['node-red'].nodes).map(() => 'function'),
+    });
+    const declarations = readFileSync(path.join(userDir, 'node_modules', pkg.name, 'dist', 'src', 'index.d.ts'), 'utf8');
+    assert.match(declarations, /redactImage/, 'redactImage has its types');
+    assert.match(declarations, /from '\.\/engine'/, 'the engine has its types');
   });
 });

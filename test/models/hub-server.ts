@@ -68,7 +68,7 @@ export class HubServer {
   readonly stallOnce = new Map<string, number>();
   /** file paths served with one byte changed. */
   readonly corrupt = new Set<string>();
-  /** release assets listed one byte larger than they are. */
+  /** release assets listed one byte smaller than they are. */
   readonly misSized = new Set<string>();
   private server?: http.Server;
   url = '';
@@ -179,7 +179,7 @@ export class HubServer {
       const data = await fs.readFile(path.join(this.opts.dir, name));
       return {
         name,
-        size: data.length + (this.misSized.has(name) ? 1 : 0),
+        size: data.length - (this.misSized.has(name) ? 1 : 0),
         digest: `sha256:${createHash('sha256').update(data).digest('hex')}`,
         browser_download_url: `${this.url}/jamjamjon/assets/releases/download/sam3/${encodeURIComponent(name)}`,
       };

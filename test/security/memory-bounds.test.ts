@@ -63,9 +63,12 @@ describe('memory bounded in bytes', () => {
     process.env = saved;
   });
 
+  /** Loads the flow and waits for its models: what is measured is the work on a message, not loading the models. */
   async function load(flow: FlowNode[]): Promise<Outcomes<{ video?: { frames: number } }>> {
     await helper.unload();
     await helper.load([...nodes, ...core], flow);
+    const model = helper.getNode('model') as unknown as { shared: { state: string } };
+    await until(() => model.shared.state === 'ready' || model.shared.state === 'no-sam3', 60_000, 'the models to load');
     return new Outcomes(helper.getNode('out'), helper.getNode('caught'));
   }
 
