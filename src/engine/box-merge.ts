@@ -2,19 +2,12 @@
  * The same object seen by several passes (the whole image and tiles) or
  * several anchors, kept once: any detector's boxes go through here.
  */
+import { iou } from '../common/boxes';
 import type { Box } from '../common/types';
 
 export interface ScoredBox {
   box: Box;
   score: number;
-}
-
-export function iou(a: Box, b: Box): number {
-  const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
-  const h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
 }
 
 /**

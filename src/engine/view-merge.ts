@@ -6,17 +6,11 @@
  */
 import { boxMaskToRle, rleToBoxMask } from '../common/rle';
 import type { Box, BoxMask, Instance } from '../common/types';
+import { iou } from '../common/boxes';
 
 /** Boxes this alike are the same object seen twice. */
 const SAME_OBJECT_IOU = 0.7;
 
-function iou(a: Box, b: Box): number {
-  const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
-  const h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
-}
 
 function unionMask(a: BoxMask, b: BoxMask): BoxMask {
   const x = Math.min(a.x, b.x);

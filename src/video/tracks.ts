@@ -19,6 +19,7 @@
 import { boxMaskToRle } from '../common/rle';
 import { isTextPrompt } from '../common/concepts';
 import type { Box, Instance } from '../common/types';
+import { iou } from '../common/boxes';
 
 export interface TrackedInstance extends Instance {
   track: number;
@@ -86,13 +87,6 @@ const union = (boxes: Box[]): Box => [
   Math.min(...boxes.map((b) => b[0])), Math.min(...boxes.map((b) => b[1])), Math.max(...boxes.map((b) => b[2])), Math.max(...boxes.map((b) => b[3])),
 ];
 
-function iou(a: Box, b: Box): number {
-  const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
-  const h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
-}
 
 const overlaps = (a: Box, b: Box): boolean => Math.min(a[2], b[2]) > Math.max(a[0], b[0]) && Math.min(a[3], b[3]) > Math.max(a[1], b[1]);
 

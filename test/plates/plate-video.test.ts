@@ -6,33 +6,24 @@
  * frame, between detections too, as one track.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import type { Box, Instance } from '../../src/common/types';
-import { probeVideo, resolveFfmpegPath } from '../../src/video';
 import { labelledPhoto, platePhoto } from '../fixtures/objects/labelled';
-import { catchAll, inTab } from '../helpers/catch-flow';
 import { covered, maskMap } from '../helpers/coverage';
-import { coreNode, helper, nodeModule, useNodeRed } from '../helpers/node-red';
+import { useNodeRed } from '../helpers/node-red';
 import { MediaUnavailableError } from '../helpers/registry-media';
 import { tempDir } from '../helpers/temp';
-import { cannotRun, Outcomes } from '../security/support';
+import { cannotRun } from '../security/support';
+import { encodeFrames, redactVideo } from '../video/support/redact-video';
 
 const W = 960, H = 540, FRAMES = 45, CAR_WIDTH = 420;
 
 /** Where the car's left edge is in frame i: left to right, 9 px a frame. */
 const carLeft = (i: number): number => 40 + 9 * i;
 
-async function encode(frames: Buffer[], file: string): Promise<void> {
-  const ff = spawn(resolveFfmpegPath(), ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', '25', '-i', '-', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '14', '-pix_fmt', 'yuv420p', file]);
-  const done = new Promise<void>((resolve, reject) => ff.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}`)))));
-  for (const f of frames) if (!ff.stdin.write(f)) await new Promise((r) => ff.stdin.once('drain', r));
-  ff.stdin.end();
-  await done;
-}
 
 describe('a plate passing through the frame', () => {
   useNodeRed();
@@ -52,7 +43,7 @@ describe('a plate passing through the frame', () => {
       const frames: Buffer[] = [];
       for (let i = 0; i < FRAMES; i++) frames.push(await sharp(street).composite([{ input: carImage, left: carLeft(i), top }]).removeAlpha().raw().toBuffer());
       clip = path.join(tempDir(), 'plate.mp4');
-      await encode(frames, clip);
+      await encodeFrames(frames, W, H, 25, clip);
     } catch (err) {
       if (!(err instanceof MediaUnavailableError)) throw err;
       unavailable = err.message;
@@ -61,25 +52,7 @@ describe('a plate passing through the frame', () => {
 
   test('the plate is hidden on every frame, between detections too, and is one track', async (t) => {
     if (!clip || !plateIn) return cannotRun(t, unavailable);
-    const nodes = [...['sam3-model', 'sam3-segment', 'mask-blur', 'video-split', 'video-encode'].map(nodeModule), coreNode('common/25-catch.js')];
-    await helper.load(nodes, inTab([
-      { id: 'model', type: 'sam3-model', modelDir: path.join(tempDir(), 'no-sam3') },
-      { id: 'splitter', type: 'video-split', window: 32, wires: [['seg']] },
-      { id: 'seg', type: 'sam3-segment', model: 'model', prompts: [{ text: 'license plate' }], wires: [['hider']] },
-      { id: 'hider', type: 'mask-blur', wires: [['encoder']] },
-      { id: 'encoder', type: 'video-encode', preset: 'ultrafast', wires: [['out']] },
-      { id: 'out', type: 'helper' },
-      ...catchAll,
-    ]));
-    const perFrame = new Map<number, Instance[]>();
-    helper.getNode('hider').on('input', (m: { parts: { index: number }; detections: Instance[] }) => perFrame.set(m.parts.index, m.detections));
-    const seen = new Outcomes<{ video: { frames: number } }>(helper.getNode('out'), helper.getNode('caught'));
-    const output = path.join(tempDir(), 'out.mp4');
-    helper.getNode('splitter').receive({ payload: clip, outputPath: output });
-    const r = await seen.next(240_000);
-    assert.equal(r.caught.length, 0, r.caught[0]?.error.message);
-    assert.equal(r.sent[0].video.frames, FRAMES);
-    assert.equal((await probeVideo(output)).frameCount, FRAMES);
+    const perFrame = await redactVideo(clip, FRAMES, 'license plate');
 
     const tracks = new Set<number>();
     let carriedFrames = 0;

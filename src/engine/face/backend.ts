@@ -6,15 +6,14 @@
  * (see planFacePasses), with a higher threshold on tiles so that hands and
  * bags stay out.
  */
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { isFacePrompt } from '../../common/concepts';
-import { sha256File } from '../../common/file-hash';
 import type { Backend, TilesOption } from '../backend';
 import { cropRgb } from '../image-input';
 import { checkThreshold } from '../prompts';
 import type { Region } from '../region';
-import type { FaceLoadSpec, FaceModelInfo, FaceOps } from './protocol';
+import { prepareSingleModel } from '../single-model';
+import type { FaceModelInfo, FaceOps } from './protocol';
 
 /** Scores of real faces sit near 1; this keeps faces turned away or in shade. */
 export const DEFAULT_FACE_THRESHOLD = 0.5;
@@ -115,19 +114,7 @@ export const faceBackend: Backend<FaceModelInfo, FaceLoadOptions, FaceCallOption
   answers: isFacePrompt,
   threshold: (o) => checkThreshold('face threshold', o.face?.threshold ?? DEFAULT_FACE_THRESHOLD),
 
-  async prepare(o) {
-    if (o.faceModel === false) return { ok: false, reason: 'the face detector is turned off (faceModel: false)', code: 'MODEL_TURNED_OFF' };
-    const model = o.faceModel ?? BUNDLED_FACE_MODEL;
-    const stat = await fs.stat(model).catch(() => undefined);
-    if (!stat?.isFile()) return { ok: false, reason: `the face model ${model} is missing`, code: 'MODEL_FILES_MISSING' };
-    const spec: FaceLoadSpec = { model, executionProviders: ['cpu'], threads: o.threads };
-    return {
-      ok: true,
-      load: { module: path.join(__dirname, 'host.js'), spec, title: 'the face detector' },
-      identity: async () => `sha256:${await sha256File(model)}`,
-      details: { model },
-    };
-  },
+  prepare: (o) => prepareSingleModel(o.faceModel, { bundled: BUNDLED_FACE_MODEL, optionName: 'faceModel', title: 'the face detector', hostDir: __dirname, threads: o.threads }),
 
   async run(ctx, view, prompts, loaded) {
     const { inputWidth, inputHeight } = loaded.info;

@@ -5,15 +5,14 @@
  * image stretched to the model's 416 x 416, and overlapping tiles where
  * people far away get the pixels they need.
  */
-import { promises as fs } from 'node:fs';
-import { sha256File } from '../../common/file-hash';
 import * as path from 'node:path';
 import { isObjectPrompt } from '../../common/concepts';
 import type { Backend, TilesOption } from '../backend';
 import { checkThreshold } from '../prompts';
 import { planTiles } from '../tiling';
 import { classesOf } from './classes';
-import type { ObjectLoadSpec, ObjectModelInfo, ObjectOps, ObjectPass } from './protocol';
+import { prepareSingleModel } from '../single-model';
+import type { ObjectModelInfo, ObjectOps, ObjectPass } from './protocol';
 
 /**
  * Scores of this detector sit lower than a face detector's: people and cars
@@ -55,19 +54,7 @@ export const objectBackend: Backend<ObjectModelInfo, ObjectLoadOptions, ObjectCa
   answers: isObjectPrompt,
   threshold: (o) => checkThreshold('objects threshold', o.objects?.threshold ?? DEFAULT_OBJECT_THRESHOLD),
 
-  async prepare(o) {
-    if (o.objectModel === false) return { ok: false, reason: 'the person and vehicle detector is turned off (objectModel: false)', code: 'MODEL_TURNED_OFF' };
-    const model = o.objectModel ?? BUNDLED_OBJECT_MODEL;
-    const stat = await fs.stat(model).catch(() => undefined);
-    if (!stat?.isFile()) return { ok: false, reason: `the person and vehicle model ${model} is missing`, code: 'MODEL_FILES_MISSING' };
-    const spec: ObjectLoadSpec = { model, executionProviders: ['cpu'], threads: o.threads };
-    return {
-      ok: true,
-      load: { module: path.join(__dirname, 'host.js'), spec, title: 'the person and vehicle detector' },
-      identity: async () => `sha256:${await sha256File(model)}`,
-      details: { model },
-    };
-  },
+  prepare: (o) => prepareSingleModel(o.objectModel, { bundled: BUNDLED_OBJECT_MODEL, optionName: 'objectModel', title: 'the person and vehicle detector', hostDir: __dirname, threads: o.threads }),
 
   async run(ctx, view, prompts, loaded) {
     const { inputWidth, inputHeight } = loaded.info;

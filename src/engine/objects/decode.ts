@@ -88,14 +88,3 @@ export function decodePass(
   }
   return out;
 }
-
-/** A box grown by `grow` of its size on each side, whole pixels, clipped to the image. */
-export function grownBox(box: Box, grow: number, width: number, height: number): Box | null {
-  const gx = (box[2] - box[0]) * grow;
-  const gy = (box[3] - box[1]) * grow;
-  const x0 = Math.max(0, Math.floor(box[0] - gx));
-  const y0 = Math.max(0, Math.floor(box[1] - gy));
-  const x1 = Math.min(width, Math.ceil(box[2] + gx));
-  const y1 = Math.min(height, Math.ceil(box[3] + gy));
-  return x1 > x0 && y1 > y0 ? [x0, y0, x1, y1] : null;
-}

@@ -9,7 +9,8 @@ import { mergeOverlapping } from '../box-merge';
 import type { HostSide } from '../host/protocol';
 import { toInstances, type RawInstance } from '../instances';
 import { openDetector, inputShape, planarTensor, runPasses } from '../host/detector-session';
-import { cellCount, decodePass, grownBox, type DetectorLayout } from './decode';
+import { boxFill, growBox } from '../../common/boxes';
+import { cellCount, decodePass, type DetectorLayout } from './decode';
 import type { ObjectJob, ObjectLoadSpec, ObjectModelInfo, ObjectReply } from './protocol';
 
 /** NanoDet's training normalisation: BGR order, ImageNet means and deviations in 0..255. */
@@ -74,11 +75,8 @@ async function detect(job: ObjectJob): Promise<ObjectReply> {
   for (const p of job.prompts) {
     const mine = found.filter((c) => p.classes.includes(c.cls) && c.score >= p.threshold);
     for (const obj of mergeOverlapping(mine, SAME_OBJECT, SAME_OBJECT)) {
-      const box = grownBox(obj.box, job.grow, job.width, job.height);
-      if (!box) continue;
-      const width = box[2] - box[0];
-      const height = box[3] - box[1];
-      raw.push({ label: p.label, score: obj.score, box, mask: { x: box[0], y: box[1], width, height, data: new Uint8Array(width * height).fill(1) }, source: 0 });
+      const box = growBox(obj.box, job.grow, job.grow, job.width, job.height);
+      if (box) raw.push({ label: p.label, score: obj.score, box, mask: boxFill(box), source: 0 });
     }
   }
   const instances = toInstances(raw, job.width, job.height);

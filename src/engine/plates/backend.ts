@@ -8,6 +8,7 @@
  */
 import { isPlatePrompt } from '../../common/concepts';
 import type { Backend, PromptSpec } from '../backend';
+import { boxFill } from '../../common/boxes';
 import { toInstances, type RawInstance } from '../instances';
 import { checkThreshold } from '../prompts';
 import { readLines } from '../text/read-lines';
@@ -76,8 +77,12 @@ export const plateBackend: Backend<undefined, TextLoadOptions & ObjectLoadOption
     ]);
     const t0 = performance.now();
     const boxes = vehicles.map((v) => v.box);
-    const onCars = lines.filter((l) => onVehicle(l.box, boxes));
-    const elsewhere = lines.filter((l) => !onVehicle(l.box, boxes) && plateShaped(l.box));
+    const onCars: typeof lines = [];
+    const elsewhere: typeof lines = [];
+    for (const l of lines) {
+      if (onVehicle(l.box, boxes)) onCars.push(l);
+      else if (plateShaped(l.box)) elsewhere.push(l);
+    }
     const readings = elsewhere.length ? await readLines(ctx.host, view, elsewhere) : [];
     // Off a vehicle, only a reading the recogniser is fairly sure of: a doubtful "a453" on a bus's destination sign is not a plate.
     const plates = [...onCars, ...elsewhere.filter((_, i) => readings[i].confidence >= READ_CONFIDENCE && readsLikePlate(readings[i].text))];
@@ -85,9 +90,7 @@ export const plateBackend: Backend<undefined, TextLoadOptions & ObjectLoadOption
     for (const plate of plates) {
       const box = plateBox(plate.box, view.width, view.height);
       if (!box) continue;
-      const width = box[2] - box[0];
-      const height = box[3] - box[1];
-      const mask = { x: box[0], y: box[1], width, height, data: new Uint8Array(width * height).fill(1) };
+      const mask = boxFill(box);
       for (const p of prompts) if (plate.score >= p.threshold) raw.push({ label: p.label, score: plate.score, box, mask, source: 0 });
     }
     return { instances: toInstances(raw, view.width, view.height), timings: { postprocessMs: performance.now() - t0, plateReads: readings.length } };

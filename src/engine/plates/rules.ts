@@ -6,6 +6,7 @@
  * else, a plate-shaped line whose reading looks like a registration (letters
  * and at least one digit, 4 to 10 of them): a "SLOW" or "STOP" sign stays.
  */
+import { growBox } from '../../common/boxes';
 import type { Box } from '../../common/types';
 
 export interface PlateLine {
@@ -68,11 +69,5 @@ export function readsLikePlate(reading: string): boolean {
  * small print above and below it (a region or dealer name), clipped.
  */
 export function plateBox(line: Box, width: number, height: number): Box | null {
-  const w = line[2] - line[0];
-  const h = line[3] - line[1];
-  const x0 = Math.max(0, Math.floor(line[0] - 0.12 * w));
-  const y0 = Math.max(0, Math.floor(line[1] - 0.4 * h));
-  const x1 = Math.min(width, Math.ceil(line[2] + 0.12 * w));
-  const y1 = Math.min(height, Math.ceil(line[3] + 0.4 * h));
-  return x1 > x0 && y1 > y0 ? [x0, y0, x1, y1] : null;
+  return growBox(line, 0.12, 0.4, width, height);
 }
