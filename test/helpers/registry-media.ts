@@ -41,7 +41,8 @@ function run(cmd: string, args: string[], cwd: string): void {
 /**
  * `target` inside the cache folder `dir`, which `fill` makes from nothing in
  * a folder of its own; renamed into place only when whole, so a run that
- * stops half way leaves no half package behind.
+ * stops half way leaves no half package behind, and a test file running
+ * beside it never sees the folder taken away.
  */
 function cached(dir: string, target: string, what: string, expected: string, fill: (work: string) => void): string {
   if (existsSync(target)) return checked(target, expected, what);
@@ -50,8 +51,16 @@ function cached(dir: string, target: string, what: string, expected: string, fil
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   fill(work);
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(work, dir);
+  // Test files run two at a time: another may have put the same package in place meanwhile; use it, never remove it.
+  if (!existsSync(target)) {
+    rmSync(dir, { recursive: true, force: true });
+    try {
+      renameSync(work, dir);
+    } catch (err) {
+      if (!existsSync(target)) throw err;
+    }
+  }
+  rmSync(work, { recursive: true, force: true });
   return checked(target, expected, what);
 }
 
