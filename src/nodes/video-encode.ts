@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { Instance, RawFrame } from '../common/types';
-import { createFrameWriter, type FrameWriter, type OutputFormat } from '../video';
+import { createFrameWriter, FAILED_LABEL, type FrameWriter, type OutputFormat } from '../video';
 import { numberField } from './lib/properties';
 import { errorStatus, nodeError } from './lib/errors';
 import { ThrottledStatus } from './lib/throttled-status';
@@ -39,6 +39,8 @@ interface EncodeState {
   pumping: boolean;
   fresh: number;
   carried: number;
+  /** Frames hidden whole because a detection failed (fail closed). */
+  coveredWhole: number;
   last?: FrameMsg;
   /** Where the output appears when the writer does not publish it itself (a claimed video: watch-folder does). */
   published?: string;
@@ -82,7 +84,7 @@ export = function register(RED: NodeAPI): void {
           beforePublish: job.claim ? () => job.claim?.assertLive() : undefined,
         });
       })();
-      const state: EncodeState = { job, writer, held: new Map(), next: 0, pumping: false, fresh: 0, carried: 0, published: claim ? claim.output : undefined, release };
+      const state: EncodeState = { job, writer, held: new Map(), next: 0, pumping: false, fresh: 0, carried: 0, coveredWhole: 0, published: claim ? claim.output : undefined, release };
       // A failed writer start fails the job; the rejection is handled there.
       writer.catch((err: Error) => job.fail(err));
       job.once('fail', () => {
@@ -121,6 +123,7 @@ export = function register(RED: NodeAPI): void {
             typeof said === 'boolean' ? said : Array.isArray(h.msg.detections) && h.msg.detections.length > 0 && h.msg.detections.every((d) => d.carried);
           if (carried) state.carried++;
           else state.fresh++;
+          if (Array.isArray(h.msg.detections) && h.msg.detections.some((d) => d.label === FAILED_LABEL)) state.coveredWhole++;
           state.next++;
           job.release();
           h.done();
@@ -149,6 +152,7 @@ export = function register(RED: NodeAPI): void {
             height: result.height,
             audioStreams: config.dropAudio ? 0 : job.info.audioStreams.length,
             detections: { fresh: state.fresh, carried: state.carried },
+            ...(state.coveredWhole > 0 ? { coveredWhole: { frames: state.coveredWhole, because: [...job.coveredWholeBecause] } } : {}),
             ms: Date.now() - job.startedAt,
             warnings: result.warnings,
           };

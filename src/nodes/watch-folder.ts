@@ -39,7 +39,7 @@ type ResultMsg = NodeMessageInFlow & {
   error?: { message?: string };
   redaction?: Record<string, unknown>;
   segmentation?: Record<string, unknown>;
-  video?: { frames?: number; detections?: { fresh: number; carried: number } };
+  video?: { frames?: number; detections?: { fresh: number; carried: number }; coveredWhole?: { frames: number; because: string[] } };
 };
 
 export = function register(RED: NodeAPI): void {

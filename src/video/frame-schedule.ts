@@ -39,6 +39,10 @@ export interface FrameScheduleOptions<T> {
   onDetectionError: 'redact' | 'fail';
   /** Called once when a detection fails under 'fail', with the frames still held (none is emitted after this). */
   fail: (err: Error, held: T[]) => void;
+  /** Errors that fail the job whatever onDetectionError says (a model that is not installed fails every frame alike). */
+  fatal?: (err: Error) => boolean;
+  /** A detection failed and its frames are covered whole: why (for the audit). */
+  coveredWhole?: (err: Error) => void;
 }
 
 interface GroupState<T> {
@@ -131,10 +135,11 @@ export class FrameSchedule<T> {
       .then(
         (instances) => g.results.set(index, instances),
         (err: Error) => {
-          if (this.o.onDetectionError === 'fail') {
+          if (this.o.onDetectionError === 'fail' || this.o.fatal?.(err)) {
             if (!this.failed) this.o.fail(err, this.abandon());
             return;
           }
+          this.o.coveredWhole?.(err);
           g.results.set(index, [wholeFrame(this.o.width, this.o.height)]);
         },
       )

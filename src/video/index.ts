@@ -13,3 +13,4 @@ export { resolveBinary, resolveFfmpegPath, resolveFfprobePath, type BinaryOption
 export { liveProcessIds } from './ffmpeg';
 export { VideoError, type VideoErrorCode } from './errors';
 export type { AudioStreamInfo, ColourInfo, Rotation, VideoFrame, VideoInfo } from './types';
+export { FAILED_LABEL } from './frame-schedule';

@@ -11,7 +11,7 @@ export interface AuditFacts {
   perLabel?: unknown;
   /** Which backends answered each label, with the threshold each used. */
   backends?: unknown;
-  video?: { frames?: number; detections?: { fresh: number; carried: number } };
+  video?: { frames?: number; detections?: { fresh: number; carried: number }; coveredWhole?: { frames: number; because: string[] } };
 }
 
 export interface AuditSubject {
@@ -41,7 +41,16 @@ export async function auditRecord(o: AuditSubject): Promise<object> {
     instancesPerLabel: o.facts.perLabel,
     backends: o.facts.backends,
     ...(o.facts.video
-      ? { video: { frames: o.facts.video.frames, framesWithFreshDetections: o.facts.video.detections?.fresh, framesWithCarriedCover: o.facts.video.detections?.carried } }
+      ? {
+          video: {
+            frames: o.facts.video.frames,
+            framesWithFreshDetections: o.facts.video.detections?.fresh,
+            framesWithCarriedCover: o.facts.video.detections?.carried,
+            // Frames hidden whole because a detection failed: how many, and why.
+            framesHiddenWhole: o.facts.video.coveredWhole?.frames ?? 0,
+            ...(o.facts.video.coveredWhole ? { hiddenWholeBecause: o.facts.video.coveredWhole.because } : {}),
+          },
+        }
       : {}),
     attempt: o.attempt,
     processedAt: new Date().toISOString(),

@@ -42,7 +42,7 @@ function flow(modelDir: string, o: Options = {}): FlowNode[] {
   ]);
 }
 
-type Done = { payload: string; video: { frames: number; detections: { fresh: number; carried: number }; audioStreams: number } };
+type Done = { payload: string; video: { frames: number; detections: { fresh: number; carried: number }; coveredWhole?: { frames: number; because: string[] }; audioStreams: number } };
 
 async function leftovers(dir: string): Promise<string[]> {
   return (await fs.readdir(dir)).filter((f) => f !== 'in.mp4');
@@ -142,11 +142,39 @@ describe('video redaction: video-split -> sam3-segment -> mask-blur -> video-enc
     await helper.load([...nodes, ...core], flow(modelDir, { stride: 2 }));
     const done = nextMessage<Done>(helper.getNode('out'), 60_000);
     const model = helper.getNode('model') as unknown as { shared: { current?: { host: { kill(): void } } } };
-    helper.getNode('encoder').once('call:status', () => model.shared.current?.host.kill());
+    // Killed as the first frame goes on: the detections of the frames after it fail.
+    helper.getNode('hider').once('input', () => model.shared.current?.host.kill());
     helper.getNode('splitter').receive({ payload: input });
     const msg = await done;
     const reader = await openFrameReader(msg.payload);
     for await (const f of reader) assert.equal(redBox(f.frame.data, f.frame.width, f.frame.height), null, `red in frame ${f.index}`);
+    // The frames hidden whole are counted, with why: the audit says so.
+    const whole = msg.video.coveredWhole;
+    assert.ok(whole && whole.frames > 0 && whole.frames <= msg.video.frames, JSON.stringify(msg.video));
+    assert.match(whole.because.join('; '), /inference host was killed/);
+  });
+
+  test('a prompt no installed model answers fails a video before its first frame, with the reason a photo gets', async () => {
+    const dir = tempDir();
+    const input = await makeClip(path.join(dir, 'in.mp4'), { duration: 2 });
+    const noSam3 = path.join(dir, 'no-sam3-here');
+    // The default "hide its frames": a missing model is not a failed detection, and is not hidden frame by frame.
+    const nodesOf = flow(noSam3, { prompt: 'computer screen' });
+    nodesOf.push({ id: 'photo-seg', type: 'sam3-segment', z: 'tab1', model: 'model', prompts: [{ text: 'computer screen' }], wires: [[]] });
+    await helper.load([...nodes, ...core], nodesOf);
+    let frames = 0;
+    helper.getNode('hider').on('input', () => frames++);
+    const caught = nextMessage<{ error: { message: string } }>(helper.getNode('caught'), 60_000);
+    helper.getNode('splitter').receive({ payload: input });
+    const videoError = (await caught).error.message;
+    const photoCaught = nextMessage<{ error: { message: string } }>(helper.getNode('caught'), 60_000);
+    helper.getNode('photo-seg').receive({ payload: { data: new Uint8Array(64 * 48 * 3), width: 64, height: 48, channels: 3 } });
+    const photoError = (await photoCaught).error.message;
+    assert.match(videoError, /computer screen/);
+    assert.equal(videoError, photoError);
+    assert.equal(frames, 0, 'no frame went on to be hidden whole');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(await leftovers(dir), [], 'no output, no temporary file');
   });
 
   test('a flow without mask-blur stops before writing an unredacted frame', async () => {

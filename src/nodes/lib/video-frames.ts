@@ -88,6 +88,9 @@ export class VideoFrames {
       height: job.info.height,
       hold: this.o.hold,
       onDetectionError: this.o.onDetectionError,
+      // A prompt no installed model answers fails a photo; a video fails too, before its first frame goes on, not hidden whole frame by frame.
+      fatal: (err) => (err as { code?: unknown }).code === 'MODEL_UNAVAILABLE',
+      coveredWhole: (err) => job.noteCoveredWhole(err.message),
       emit: (index, item, instances, carried) => {
         item.emit(instances, carried);
         if (job.count !== undefined && index === job.count - 1) this.jobs.delete(job.id);

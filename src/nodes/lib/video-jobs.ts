@@ -40,6 +40,8 @@ export class VideoJob extends EventEmitter {
   count: number | undefined;
   failure: Error | undefined;
   finished = false;
+  /** Why detections failed on frames that were then hidden whole (fail closed), each reason once. */
+  readonly coveredWholeBecause: string[] = [];
   private reported = false;
 
   constructor(init: VideoJobInit) {
@@ -68,6 +70,10 @@ export class VideoJob extends EventEmitter {
    */
   recycle(data: Uint8Array): void {
     this.emit('recycle', data);
+  }
+
+  noteCoveredWhole(reason: string): void {
+    if (!this.coveredWholeBecause.includes(reason) && this.coveredWholeBecause.length < 10) this.coveredWholeBecause.push(reason);
   }
 
   /** Fails the job once; every node holding part of it hears 'fail'. */
