@@ -41,6 +41,8 @@ interface EncodeState {
   carried: number;
   /** Frames hidden whole because a detection failed (fail closed). */
   coveredWhole: number;
+  /** Per label, the tracks seen: what the video held, counted once however many frames it spans. */
+  tracks: Map<string, Set<number>>;
   last?: FrameMsg;
   /** Where the output appears when the writer does not publish it itself (a claimed video: watch-folder does). */
   published?: string;
@@ -84,7 +86,7 @@ export = function register(RED: NodeAPI): void {
           beforePublish: job.claim ? () => job.claim?.assertLive() : undefined,
         });
       })();
-      const state: EncodeState = { job, writer, held: new Map(), next: 0, pumping: false, fresh: 0, carried: 0, coveredWhole: 0, published: claim ? claim.output : undefined, release };
+      const state: EncodeState = { job, writer, held: new Map(), next: 0, pumping: false, fresh: 0, carried: 0, coveredWhole: 0, tracks: new Map(), published: claim ? claim.output : undefined, release };
       // A failed writer start fails the job; the rejection is handled there.
       writer.catch((err: Error) => job.fail(err));
       job.once('fail', () => {
@@ -123,6 +125,14 @@ export = function register(RED: NodeAPI): void {
             typeof said === 'boolean' ? said : Array.isArray(h.msg.detections) && h.msg.detections.length > 0 && h.msg.detections.every((d) => d.carried);
           if (carried) state.carried++;
           else state.fresh++;
+          for (const d of Array.isArray(h.msg.detections) ? h.msg.detections : []) {
+            if (d.label === FAILED_LABEL) continue;
+            const track = (d as { track?: unknown }).track;
+            if (typeof track !== 'number') continue;
+            let seen = state.tracks.get(d.label);
+            if (!seen) state.tracks.set(d.label, (seen = new Set()));
+            seen.add(track);
+          }
           if (Array.isArray(h.msg.detections) && h.msg.detections.some((d) => d.label === FAILED_LABEL)) state.coveredWhole++;
           state.next++;
           job.release();
@@ -152,6 +162,7 @@ export = function register(RED: NodeAPI): void {
             height: result.height,
             audioStreams: config.dropAudio ? 0 : job.info.audioStreams.length,
             detections: { fresh: state.fresh, carried: state.carried },
+            tracksPerLabel: Object.fromEntries([...state.tracks].map(([label, seen]) => [label, seen.size])),
             ...(state.coveredWhole > 0 ? { coveredWhole: { frames: state.coveredWhole, because: [...job.coveredWholeBecause] } } : {}),
             ms: Date.now() - job.startedAt,
             warnings: result.warnings,

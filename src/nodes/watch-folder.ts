@@ -25,6 +25,8 @@ interface WatchFolderDef extends NodeDef {
   maxInFlight?: string | number;
   timeout?: string | number;
   lease?: string | number;
+  /** Seconds between reads of the folder that catch files whose event was lost (0: once, at start). */
+  rescan?: string | number;
   audit?: boolean;
 }
 
@@ -39,8 +41,21 @@ type ResultMsg = NodeMessageInFlow & {
   error?: { message?: string };
   redaction?: Record<string, unknown>;
   segmentation?: Record<string, unknown>;
-  video?: { frames?: number; detections?: { fresh: number; carried: number }; coveredWhole?: { frames: number; because: string[] } };
+  video?: { frames?: number; detections?: { fresh: number; carried: number }; coveredWhole?: { frames: number; because: string[] }; tracksPerLabel?: Record<string, number> };
 };
+
+/** "face 3, text 1": instances per label of a photo, tracks per label of a video; "nothing found" when none. */
+function found(msg: ResultMsg, words: (key: string, params?: Record<string, string | number>) => string): string {
+  const perLabel = msg.redaction?.perLabel as Record<string, { instances?: number }> | undefined;
+  const counts: Array<[string, number]> = msg.video
+    ? Object.entries(msg.video.tracksPerLabel ?? {})
+    : Object.entries(perLabel ?? {}).map(([label, s]) => [label, s.instances ?? 0]);
+  const list = counts.filter(([, n]) => n > 0).map(([label, n]) => `${printable(label)} ${n}`).join(', ');
+  const what = list || words('watch-folder.log.nothing');
+  return msg.video ? words('watch-folder.log.video', { frames: msg.video.frames ?? 0, found: what }) : what;
+}
+
+const seconds = (ms: number): string => (ms / 1000).toFixed(1);
 
 export = function register(RED: NodeAPI): void {
   function WatchFolder(this: Node, config: WatchFolderDef): void {
@@ -68,6 +83,7 @@ export = function register(RED: NodeAPI): void {
       maxInFlight: Math.max(1, numberField(config.maxInFlight, 2)),
       timeoutMs: Math.max(1, numberField(config.timeout, 600)) * 1000,
       leaseMs: Math.max(2, numberField(config.lease, 120)) * 1000,
+      rescanMs: Math.max(0, numberField(config.rescan, 10)) * 1000,
       deleteOriginal: config.afterSuccess === 'delete',
       audit: config.audit !== false,
     });
@@ -79,7 +95,10 @@ export = function register(RED: NodeAPI): void {
     intake.on('counts', showCounts);
     intake.on('warning', (err: Error) => node.warn(printable(err.message)));
     // Names come from outside: escaped, so a newline in one cannot forge a log line.
-    intake.on('failed', (relative: string, reason: string) => node.warn(RED._('watch-folder.log.failed', { file: printable(relative), reason: printable(reason) })));
+    intake.on('failed', (relative: string, reason: string, ms?: number) => {
+      const params = { file: printable(relative), reason: printable(reason), seconds: ms === undefined ? '' : seconds(ms) };
+      node.warn(RED._(ms === undefined ? 'watch-folder.log.failed' : 'watch-folder.log.failed-after', params));
+    });
     intake.on('job', (job: IntakeJob) => {
       const claim: ClaimRef = { token: job.token, relative: job.relative, attempt: job.attempt };
       node.send({ payload: job.input, filename: job.input, outputPath: job.output, kind: job.kind, topic: job.relative, claim });
@@ -116,7 +135,7 @@ export = function register(RED: NodeAPI): void {
               backends: msg.segmentation?.backends,
               video: msg.video,
             })
-            .then(() => undefined);
+            .then((job) => node.log(RED._('watch-folder.log.done', { file: printable(job.relative), seconds: seconds(Date.now() - job.startedAt), found: found(msg, (k, p) => RED._(k, p)) })));
       work.then(
         () => done(),
         (err: Error & { code?: string }) => {

@@ -11,7 +11,15 @@ export interface AuditFacts {
   perLabel?: unknown;
   /** Which backends answered each label, with the threshold each used. */
   backends?: unknown;
-  video?: { frames?: number; detections?: { fresh: number; carried: number }; coveredWhole?: { frames: number; because: string[] } };
+  video?: { frames?: number; detections?: { fresh: number; carried: number }; coveredWhole?: { frames: number; because: string[] }; tracksPerLabel?: Record<string, number> };
+}
+
+/** The folders the record's relative paths are in, named once. */
+export interface AuditFolders {
+  watched: string;
+  output: string;
+  /** Where originals go after success; absent when they are deleted. */
+  done?: string;
 }
 
 export interface AuditSubject {
@@ -23,19 +31,35 @@ export interface AuditSubject {
   done: string | undefined;
   /** The result to hash (its staging file, before it is published). */
   result: string;
-  /** Where the result is published. */
+  /** Where the result is published, relative to the output folder. */
   output: string;
+  folders: AuditFolders;
   attempt: number;
   facts: AuditFacts;
+}
+
+/**
+ * The threshold the run used, when every backend used the same one; a run
+ * whose backends used different ones has them per label in `backends` only,
+ * never one figure that some backend did not use.
+ */
+function oneThreshold(facts: AuditFacts): unknown {
+  if (!facts.backends || typeof facts.backends !== 'object') return facts.threshold;
+  const used = new Set<unknown>();
+  for (const list of Object.values(facts.backends as Record<string, unknown>)) {
+    if (Array.isArray(list)) for (const b of list as Array<{ threshold?: unknown }>) used.add(b.threshold);
+  }
+  return used.size === 1 ? [...used][0] : undefined;
 }
 
 export async function auditRecord(o: AuditSubject): Promise<object> {
   const [inputHash, outputHash] = await Promise.all([sha256File(o.input), sha256File(o.result)]);
   return {
+    folders: o.folders,
     input: { path: o.relative, sha256: inputHash, ...(o.done !== undefined ? { done: o.done } : { deleted: true }) },
     output: { path: o.output, sha256: outputHash },
     prompts: o.facts.prompts,
-    threshold: o.facts.threshold,
+    threshold: oneThreshold(o.facts),
     modelId: o.facts.modelId,
     mode: o.facts.mode,
     instancesPerLabel: o.facts.perLabel,
@@ -46,6 +70,7 @@ export async function auditRecord(o: AuditSubject): Promise<object> {
             frames: o.facts.video.frames,
             framesWithFreshDetections: o.facts.video.detections?.fresh,
             framesWithCarriedCover: o.facts.video.detections?.carried,
+            tracksPerLabel: o.facts.video.tracksPerLabel,
             // Frames hidden whole because a detection failed: how many, and why.
             framesHiddenWhole: o.facts.video.coveredWhole?.frames ?? 0,
             ...(o.facts.video.coveredWhole ? { hiddenWholeBecause: o.facts.video.coveredWhole.because } : {}),

@@ -43,6 +43,14 @@ export interface IntakeOptions {
   audit?: boolean;
   /** Attempts that may end unfinished (a crash, a hang) before the file goes to failed/. */
   maxAttempts?: number;
+  /**
+   * The folder is read again once the watcher is ready and then every this
+   * many ms (0: only once): a file whose event was lost (dropped while the
+   * watcher started, a busy network mount) is still taken.
+   */
+  rescanMs?: number;
+  /** For tests: a watcher event this returns true for is dropped, as a lost event would be. */
+  dropEvent?: (file: string) => boolean;
 }
 
 export interface IntakeJob {
@@ -57,6 +65,8 @@ export interface IntakeJob {
   /** Where the worker writes the redacted result (a hidden file beside the output). */
   staging: string;
   attempt: number;
+  /** When the job was handed out (ms since the epoch). */
+  startedAt: number;
   /** Aborted when the job must stop early (time-out, the intake closed). */
   signal: AbortSignal;
 }
@@ -113,15 +123,17 @@ export class FolderIntake extends EventEmitter {
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private watcher: FSWatcher | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  private rescanTimer: NodeJS.Timeout | undefined;
+  private scanning = false;
   private pumping = false;
   private closed = false;
   readonly counts: IntakeCounts = { queued: 0, processing: 0, done: 0, failed: 0 };
-  private readonly o: Required<Omit<IntakeOptions, 'done' | 'failed'>>;
+  private readonly o: Required<Omit<IntakeOptions, 'done' | 'failed' | 'dropEvent'>> & Pick<IntakeOptions, 'dropEvent'>;
 
   constructor(options: IntakeOptions) {
     super();
     this.o = {
-      recursive: false, stabilityMs: 2000, polling: false, maxInFlight: 2, timeoutMs: 600_000, leaseMs: 120_000, deleteOriginal: false, audit: true, maxAttempts: 2,
+      recursive: false, stabilityMs: 2000, polling: false, maxInFlight: 2, timeoutMs: 600_000, leaseMs: 120_000, deleteOriginal: false, audit: true, maxAttempts: 2, rescanMs: 10_000,
       ...options,
     };
     this.layout = makeLayout({ watch: options.folder, output: options.output, done: options.done, failed: options.failed });
@@ -143,12 +155,18 @@ export class FolderIntake extends EventEmitter {
       awaitWriteFinish: { stabilityThreshold: this.o.stabilityMs, pollInterval: Math.min(250, this.o.stabilityMs) },
       ignored: (file: string) => file !== this.layout.watch && isIgnored(file, this.layout),
     });
-    watcher.on('add', (file: string) => this.enqueue(file));
+    const event = (file: string): void => {
+      if (!this.o.dropEvent?.(file)) this.enqueue(file);
+    };
+    watcher.on('add', event);
     // A file dropped again under a name just claimed can look like a change of the old one.
-    watcher.on('change', (file: string) => this.enqueue(file));
+    watcher.on('change', event);
     watcher.on('error', (err: unknown) => this.emit('warning', err instanceof Error ? err : new Error(String(err))));
     this.watcher = watcher;
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+    // A file that arrived while the watcher started may have no event: read the folder once now, then every so often.
+    await this.rescan();
+    if (this.o.rescanMs > 0) this.rescanTimer = setInterval(() => void this.rescan(), this.o.rescanMs);
     // Renew our leases and take up other instances' expired ones.
     this.heartbeat = setInterval(() => void this.tick(), Math.max(1000, this.o.leaseMs / 3));
   }
@@ -164,6 +182,31 @@ export class FolderIntake extends EventEmitter {
       for (const file of await walk(dir)) if (isStaleTemp(path.basename(file))) await fs.rm(file, { force: true });
     }
     await this.claims.removeOrphanReservations();
+  }
+
+  /**
+   * Queues the folder's files that have settled (unchanged for the settle
+   * time) and that nothing has queued: the watcher's safety net. A file still
+   * arriving is left for its event or the next scan; one waiting to retry a
+   * claim keeps its back-off.
+   */
+  private async rescan(): Promise<void> {
+    if (this.closed || this.scanning) return;
+    this.scanning = true;
+    try {
+      const dir = this.layout.watch;
+      const files = this.o.recursive
+        ? await walk(dir)
+        : (await fs.readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isFile()).map((e) => path.join(dir, e.name));
+      for (const file of files) {
+        if (this.closed) return;
+        if (this.queued.has(file) || this.retries.has(file) || isIgnored(file, this.layout)) continue;
+        const st = await fs.lstat(file).catch(() => undefined);
+        if (st?.isFile() && Date.now() - st.mtimeMs >= this.o.stabilityMs) this.enqueue(file);
+      }
+    } finally {
+      this.scanning = false;
+    }
   }
 
   private get busy(): number {
@@ -234,6 +277,7 @@ export class FolderIntake extends EventEmitter {
       output,
       staging: claim.staging,
       attempt: claim.attempt,
+      startedAt: Date.now(),
       signal: live.signal,
     };
     const timer = setTimeout(() => void this.fail(claim.token, `not finished within ${Math.round(this.o.timeoutMs / 1000)} s`).catch(() => undefined), this.o.timeoutMs);
@@ -304,7 +348,8 @@ export class FolderIntake extends EventEmitter {
     let auditTemp: string | undefined;
     try {
       if (this.o.audit) {
-        const record = await auditRecord({ input: claim.file, relative: claim.relative, done: claim.done, result, output: job.output, attempt: claim.attempt, facts });
+        const folders = { watched: this.layout.watch, output: this.layout.output, ...(claim.done !== undefined ? { done: this.layout.done } : {}) };
+        const record = await auditRecord({ input: claim.file, relative: claim.relative, done: claim.done, result, output: claim.output, folders, attempt: claim.attempt, facts });
         auditTemp = await writeTemp(path.dirname(job.output), `${JSON.stringify(record, null, 2)}\n`);
       }
       const ours = claim.published === true;
@@ -340,13 +385,15 @@ export class FolderIntake extends EventEmitter {
   }
 
   /** Removes only what this claim wrote, then moves the original to failed/. */
-  private async quarantine(a: Active, reason: string): Promise<string> {
+  private async quarantine(a: Active, why: string): Promise<string> {
+    // Workers read the claimed copy in the hidden processing area: the reason names the file the user dropped.
+    const reason = why.split(a.claim.file).join(a.claim.relative).split(a.job.staging).join(a.job.output);
     await fs.rm(a.job.staging, { force: true });
     await this.claims.removePublished(a.claim);
     try {
       const where = await this.claims.fail(a.claim, reason);
       this.counts.failed++;
-      this.emit('failed', a.job.relative, reason);
+      this.emit('failed', a.job.relative, reason, Date.now() - a.job.startedAt);
       return where;
     } catch (err) {
       this.emit('warning', new Error(`${printable(a.job.relative)} failed (${printable(reason)}) and could not be moved to failed/: ${printable((err as Error).message)}`));
@@ -380,6 +427,7 @@ export class FolderIntake extends EventEmitter {
   async close(): Promise<void> {
     this.closed = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
     for (const t of this.retryTimers) clearTimeout(t);
     this.retryTimers.clear();
     const stopping = [...this.active.values()];

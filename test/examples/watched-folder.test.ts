@@ -45,6 +45,10 @@ describe('examples/watched-folder-redaction.json', () => {
     // Flat test shapes: fill makes "is any red left?" exact (see the video example test).
     for (const n of flow) if (n.type === 'mask-blur') n.mode = 'fill';
     await helper.load([...ours, ...core], flow);
+    // What the log says of each file: one line each, successes and failures alike.
+    const logged: string[] = [];
+    const watcher = helper.getNode((flow.find((n) => n.type === 'watch-folder') as FlowNode).id);
+    for (const level of ['log', 'warn']) watcher.on(`call:${level}`, (call: { args: unknown[] }) => logged.push(String(call.args[0])));
 
     const W = 200, H = 140;
     const target = { x: 20, y: 20, width: 60, height: 40, rgb: FIXTURE_COLOURS.red, pattern: [200, 30, 30] as [number, number, number] };
@@ -73,6 +77,10 @@ describe('examples/watched-folder-redaction.json', () => {
     assert.match(videoAudit.modelId, /^sha256:/, 'and by which model');
     assert.match(await fs.readFile(path.join(inbox, 'failed', 'broken.png.error.txt'), 'utf8'), /could not be decoded/);
     assert.ok(!(await fs.readdir(out)).some((f) => f.startsWith('broken')));
+    const lineOf = (name: string): string[] => logged.filter((l) => l.startsWith(`${name} `));
+    for (const f of ['a.png', 'b.png']) assert.match(lineOf(f).join('|'), new RegExp(`^${f.replace('.', '\\.')} redacted in \\d+\\.\\d s: red [1-9]$`));
+    assert.match(lineOf('clip.mp4').join('|'), /^clip\.mp4 redacted in \d+\.\d s: 15 frames, tracks: red [1-9]$/);
+    assert.match(lineOf('broken.png').join('|'), /^broken\.png failed after \d+\.\d s, moved to failed: .*could not be decoded/);
   });
 
   test('a fresh install with no SAM 3 model and no REDACT_PROMPTS redacts the text of dropped images (faces, plates and text by default); a prompt that needs SAM 3 fails the file', async () => {

@@ -47,7 +47,8 @@ function setup(over: Partial<ConstructorParameters<typeof FolderIntake>[0]> = {}
   const root = tempDir();
   const watch = path.join(root, 'in');
   const out = path.join(root, 'out');
-  const make = (): FolderIntake => new FolderIntake({ folder: watch, output: out, extensions: EXT, stabilityMs: 300, maxInFlight: 4, leaseMs: 60_000, ...over });
+  const make = (more: Partial<ConstructorParameters<typeof FolderIntake>[0]> = {}): FolderIntake =>
+    new FolderIntake({ folder: watch, output: out, extensions: EXT, stabilityMs: 300, maxInFlight: 4, leaseMs: 60_000, ...over, ...more });
   return { root, watch, out, make };
 }
 
@@ -191,5 +192,63 @@ describe('watched-folder intake', () => {
     assert.equal(await fs.readFile(path.join(out, 'same (2).jpg'), 'utf8'), 'redacted:v2');
     assert.equal(await fs.readFile(path.join(watch, 'done', 'same.jpg'), 'utf8'), 'v1');
     assert.equal(await fs.readFile(path.join(watch, 'done', 'same (2).jpg'), 'utf8'), 'v2');
+  });
+
+  test('a file whose watcher event was lost is still taken: by the scan once the watcher is ready, and by the scan every few seconds', async () => {
+    const { watch, out, make } = setup();
+    await fs.mkdir(watch, { recursive: true });
+    // The watcher's events for these names are dropped, as a lost event would be.
+    const lost = (file: string): boolean => /(early|late)\.jpg$/.test(file);
+    await fs.writeFile(path.join(watch, 'early.jpg'), 'early');
+    await new Promise((r) => setTimeout(r, 400)); // settled before the flow starts
+    const once = make({ dropEvent: lost, rescanMs: 0 });
+    worker(once, []);
+    await once.start();
+    await until(() => once.counts.done === 1, 10_000, 'the early file taken by the scan after ready');
+    await once.close();
+
+    const intake = make({ dropEvent: lost, rescanMs: 500 });
+    const seen: string[] = [];
+    worker(intake, seen);
+    await intake.start();
+    await fs.writeFile(path.join(watch, 'late.jpg'), 'late');
+    await until(() => intake.counts.done === 1, 10_000, 'the late file taken by a later scan');
+    await intake.close();
+    assert.deepEqual(seen, ['late.jpg'], 'taken once');
+    assert.deepEqual((await files(out)).filter((f) => !f.endsWith('.audit.json')), ['early.jpg', 'late.jpg']);
+  });
+
+  test('the audit names its folders once, with paths relative to them; an error file names the file dropped, not the processing copy', async () => {
+    const { watch, out, make } = setup();
+    await fs.mkdir(path.join(watch, 'sub'), { recursive: true });
+    const intake = make({ recursive: true });
+    intake.on('job', (job: IntakeJob) => {
+      void (async () => {
+        if (job.relative.endsWith('bad.jpg')) return void (await intake.fail(job.token, `could not decode ${job.input}: bad header`));
+        await fs.mkdir(path.dirname(job.staging), { recursive: true });
+        await fs.writeFile(job.staging, 'redacted');
+        // A text-only run: the text detector used 0.5, whatever the model node's 0.3 says.
+        await intake.complete(job.token, { prompts: ['text'], threshold: 0.3, backends: { text: [{ backend: 'text', threshold: 0.5 }] } });
+      })();
+    });
+    await intake.start();
+    await fs.writeFile(path.join(watch, 'sub', 'good.jpg'), 'good');
+    await fs.writeFile(path.join(watch, 'bad.jpg'), 'bad');
+    await until(() => intake.counts.done === 1 && intake.counts.failed === 1, 10_000, 'one done, one failed');
+    await intake.close();
+    const audit = JSON.parse(await fs.readFile(path.join(out, 'sub', 'good.jpg.audit.json'), 'utf8')) as {
+      folders: { watched: string; output: string; done: string };
+      input: { path: string; done: string };
+      output: { path: string };
+      threshold: number;
+    };
+    assert.deepEqual(audit.folders, { watched: watch, output: out, done: path.join(watch, 'done') });
+    assert.equal(audit.input.path, path.join('sub', 'good.jpg'));
+    assert.equal(audit.input.done, path.join('sub', 'good.jpg'));
+    assert.equal(audit.output.path, path.join('sub', 'good.jpg'));
+    assert.equal(audit.threshold, 0.5, 'the threshold the text detector used');
+    const error = await fs.readFile(path.join(watch, 'failed', 'bad.jpg.error.txt'), 'utf8');
+    assert.match(error, /^could not decode bad\.jpg: bad header$/m);
+    assert.doesNotMatch(error, /\.processing/);
   });
 });
