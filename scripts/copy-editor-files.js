@@ -11,3 +11,5 @@ const from = path.join(root, 'nodes');
 const to = path.join(root, 'dist', 'src', 'nodes');
 fs.mkdirSync(to, { recursive: true });
 fs.cpSync(from, to, { recursive: true });
+// The build is complete: `npm start` need not run it again until the sources change.
+require('./start-support').recordBuild(root);

@@ -1,17 +1,27 @@
 #!/usr/bin/env node
 // `npm start`: Node-RED with this package loaded, in a project-local user dir
 // (.node-red-user, ignored by git), listening on 127.0.0.1 only, with the
-// example flow deployed on first start.
+// example flow deployed on first start; built first only when the sources
+// changed since the last build.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
+const { ensureSettings, needsBuild } = require('./start-support');
 
 const root = path.resolve(__dirname, '..');
 const pkg = require(path.join(root, 'package.json'));
 const userDir = path.resolve(process.env.NODE_RED_USER_DIR || path.join(root, '.node-red-user'));
 const host = process.env.HOST || '127.0.0.1';
 const port = Number(process.env.PORT || 1880);
+
+if (needsBuild(root)) {
+  console.log('Building: the sources changed since the last build (or there is none yet)...');
+  const built = spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+  if (built.status !== 0) process.exit(built.status ?? 1);
+} else {
+  console.log('The build is up to date with the sources: not rebuilding.');
+}
 
 fs.mkdirSync(path.join(userDir, 'node_modules'), { recursive: true });
 // Node-RED loads node packages found in <userDir>/node_modules: link this checkout there.
@@ -20,20 +30,7 @@ fs.mkdirSync(path.dirname(link), { recursive: true });
 if (!fs.existsSync(link)) fs.symlinkSync(root, link, 'dir');
 
 const settings = path.join(userDir, 'settings.js');
-if (!fs.existsSync(settings)) {
-  fs.writeFileSync(
-    settings,
-    `module.exports = {
-  uiHost: process.env.HOST || '127.0.0.1',
-  uiPort: Number(process.env.PORT) || 1880,
-  flowFile: 'flows.json',
-  // Where sam3-model looks when its folder field is blank and SAM3_MODEL_DIR is unset.
-  sam3ModelDir: require('path').join(__dirname, 'models', 'sam3'),
-  logging: { console: { level: 'info', metrics: false, audit: false } },
-};
-`,
-  );
-}
+ensureSettings(settings);
 // The watched-folder flow, deployed on the first start (a flow the user changed since is kept).
 const flows = path.join(userDir, 'flows.json');
 if (!fs.existsSync(flows)) fs.copyFileSync(path.join(root, 'examples', 'watched-folder-redaction.json'), flows);
