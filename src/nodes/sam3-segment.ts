@@ -113,17 +113,23 @@ export = function register(RED: NodeAPI): void {
       missing: { fill: 'red', shape: 'ring', text: 'sam3-segment.status.missing' },
       error: { fill: 'red', shape: 'dot', text: 'sam3-segment.status.error' },
     };
-    /** The model's state, in words: what it can find without SAM 3. */
+    /** What the loaded models find, in words: "faces, people & vehicles, plates, text" (SAM 3 is named by the state). */
+    const serves = (): string => {
+      const loaded = model?.shared.loadedBackends ?? [];
+      return ['face', 'objects', 'plates', 'ocr'].filter((b) => loaded.includes(b)).map((b) => RED._(`sam3-segment.backend.${b}`)).join(', ');
+    };
+    /** The model's state, in words: with or without SAM 3, and what the loaded backends find. */
     const stateStatus = (): NodeStatus => {
       const s = modelStatus[modelState];
-      return s.text ? { ...s, text: RED._(s.text, { what: model?.shared.defaultPrompts ?? '' }) } : {};
+      return s.text ? { ...s, text: RED._(s.text, { what: serves() }) } : {};
     };
-    /** Activity (in progress, or the last call's time) once there is some; until then the model's state stays shown. */
+    /** Activity (in progress, or the last call's time) once there is some, with the model state beside it; until then the state alone. */
     const showActivity = (): void => {
       if (modelState !== 'ready' && modelState !== 'no-sam3') return;
       if (inFlight === 0 && lastMs === undefined) return status.set(stateStatus());
       const text = inFlight > 0 ? RED._('sam3-segment.status.processing', { count: inFlight }) : RED._('sam3-segment.status.done', { seconds: ((lastMs ?? 0) / 1000).toFixed(1) });
-      status.set({ fill: modelState === 'ready' ? 'green' : 'yellow', shape: inFlight > 0 ? 'ring' : 'dot', text });
+      const state = RED._(modelState === 'ready' ? 'sam3-segment.status.with-sam3' : 'sam3-segment.status.without-sam3');
+      status.set({ fill: modelState === 'ready' ? 'green' : 'yellow', shape: inFlight > 0 ? 'ring' : 'dot', text: `${text} (${state})` });
     };
 
     if (!model) {

@@ -79,13 +79,39 @@ describe('sam3-segment node', () => {
     const missing = path.join(tempDir(), 'no-model-here');
     await helper.load(nodes, flow(missing));
     const seg = helper.getNode('seg');
-    const status = await statusMatching(seg, /text-only|no SAM 3/);
+    const status = await statusMatching(seg, /no SAM 3/);
     assert.equal(status.fill, 'yellow');
+    // What is loaded, truthfully: the bundled detectors, named.
+    assert.equal(status.text, 'no SAM 3: faces, people & vehicles, plates, text');
     const caught = nextMessage<{ error: { message: string } }>(helper.getNode('caught'));
     seg.receive({ payload: image });
     const err = await caught;
     assert.match(err.error.message, /no-model-here does not exist/);
     assert.match(err.error.message, /models\/README\.md/);
+  });
+
+  test('the status names what is loaded, and keeps saying it beside the activity', async () => {
+    await helper.load(nodes, flow(modelDir));
+    const seg = helper.getNode('seg');
+    const ready = await statusMatching(seg, /SAM 3/);
+    assert.equal(ready.text, 'SAM 3 + faces, people & vehicles, plates, text');
+    assert.equal(ready.fill, 'green');
+    const out = nextMessage(helper.getNode('out'));
+    seg.receive({ payload: image });
+    await out;
+    assert.match((await statusMatching(seg, /done in/)).text ?? '', /^done in \d+\.\d s \(SAM 3\)$/);
+
+    const missing = path.join(tempDir(), 'no-model-here');
+    await helper.unload();
+    await helper.load(nodes, flow(missing, { prompts: [{ text: 'text' }] }));
+    const seg2 = helper.getNode('seg');
+    await statusMatching(seg2, /no SAM 3/);
+    const out2 = nextMessage(helper.getNode('out'));
+    seg2.receive({ payload: image });
+    await out2;
+    const after = await statusMatching(seg2, /done in/);
+    assert.match(after.text ?? '', /^done in \d+\.\d s \(no SAM 3\)$/);
+    assert.equal(after.fill, 'yellow', 'never the green of a loaded SAM 3');
   });
 
   test('many messages at once all finish, including those that arrive while the model loads', async () => {

@@ -114,6 +114,12 @@ export class SharedEngine {
     }).join(', ');
   }
 
+  /** The backends the loaded engine serves ('face', 'ocr', 'objects', 'plates', 'sam3'); none before it loads. */
+  get loadedBackends(): string[] {
+    const backends = this.engine?.capabilities().backends ?? {};
+    return Object.keys(backends).filter((name) => backends[name].loaded);
+  }
+
   /** The loaded engine, if any (for its model identity). */
   get current(): RedactionEngine | undefined {
     return this.engine;
