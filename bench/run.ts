@@ -1,14 +1,14 @@
 /**
  * `npm run bench`: every benchmark, side by side with what a user would use
  * instead, in one run on this machine. Writes bench/results/latest.json and
- * bench/results/latest.md (the table README quotes), with the machine named.
+ * bench/results/latest.md (the table docs/performance.md quotes), with the machine named.
  * Never part of `npm test`.
  *
  *   npm run bench              20 s (five pairs run in turn) and 120 s 1080p30 clips, then `face` on a 20 s clip with
  *                              faces (three pairs) and `face, license plate, text` (one), a 12 MP photo with faces
  *                              (about 30 minutes on 2 cores)
  *   npm run bench -- --quick   5 s and 30 s clips, fewer repetitions (a smoke run; writes quick.json and quick.md,
- *                              so the full run's table that README quotes stays)
+ *                              so the full run's table that docs/performance.md quotes stays)
  *   npm run bench -- --table   the table again from bench/results/latest.json
  *
  * Each bench runs in its own child process (bench/lib/child.ts), so peak

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The layering of src/ (docs in README's Layout section), checked from the
+// The layering of src/ (docs/development.md, Layout), checked from the
 // source, type imports included:
 //   - no import cycles;
 //   - redact, video, watch, models and common import nothing from src/nodes,
