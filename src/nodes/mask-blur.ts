@@ -6,7 +6,9 @@
 import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { ImageInput, Instance } from '../common/types';
-import { redactImage, type RedactMode, type RedactOptions, type RedactResult } from '../redact';
+import { redactImage, validateZones, type PrivacyZone, type RedactMode, type RedactOptions, type RedactResult } from '../redact';
+import type { Request, Response } from 'express';
+import { forgetSample, keepSample, sampleOf } from './lib/redacted-samples';
 import { writeFileAtomic } from '../common/atomic-write';
 import { confinePath } from '../common/path-guard';
 import { rootsFromSettings } from './lib/allowed-roots';
@@ -41,6 +43,8 @@ interface MaskBlurDef extends NodeDef {
   verify?: boolean;
   /** The model node whose text recogniser verifies (only with verify). */
   model?: string;
+  /** Fixed privacy zones drawn in the dialog: hidden in every image and frame. */
+  zones?: unknown;
 }
 
 type BlurMsg = NodeMessageInFlow & {
@@ -50,6 +54,7 @@ type BlurMsg = NodeMessageInFlow & {
   outputPath?: unknown;
   redactMode?: unknown;
   filename?: unknown;
+  zones?: unknown;
 };
 
 const MODES: RedactMode[] = ['blur', 'pixelate', 'fill'];
@@ -93,6 +98,15 @@ export = function register(RED: NodeAPI): void {
       keepMetadata: config.keepMetadata === true,
       ...limits,
     };
+    // Zones from the dialog are checked once: a bad one fails every message with the reason (fail closed).
+    let ownZones: PrivacyZone[] = [];
+    let zonesProblem: Error | undefined;
+    try {
+      ownZones = validateZones(config.zones);
+    } catch (err) {
+      zonesProblem = err as Error;
+      node.error(zonesProblem.message);
+    }
     const redactAllOnInvalid = config.onInvalid === 'redact-all';
     const status = new ThrottledStatus((s) => node.status(s));
     const roots = rootsFromSettings(RED);
@@ -142,6 +156,10 @@ export = function register(RED: NodeAPI): void {
       };
 
       const redact = async (): Promise<void> => {
+        // The node's zones and the message's (msg.zones, for flows that compute them) are all hidden.
+        if (zonesProblem) throw zonesProblem;
+        const zones = [...ownZones, ...validateZones(msg.zones)];
+        if (zones.length > 0) opts = { ...opts, zones };
         // A path is read once, within the byte limit: redaction and verification see the same bytes.
         const file = typeof input === 'string' ? await confinePath('image', input, roots) : typeof msg.filename === 'string' ? msg.filename : undefined;
         const original: ImageInput = typeof input === 'string' && file ? await readImageBytes(file, limits) : input;
@@ -176,6 +194,8 @@ export = function register(RED: NodeAPI): void {
           threshold: seg.threshold,
           modelId: seg.modelId,
           ...(reason ? { reason } : {}),
+          // Each zone by name (unnamed ones by their place), with the pixels it hid.
+          ...(result.summary.zones ? { zones: result.summary.zones.map((z, i) => ({ name: z.name ?? `zone ${i + 1}`, pixels: z.pixels })) } : {}),
           ...(check ? { verification: { checked: check.checked, unreadable: check.unreadable, legible: 0, ms: Math.round(check.ms) } } : {}),
         };
       };
@@ -187,6 +207,9 @@ export = function register(RED: NodeAPI): void {
           // Its claim ended while this ran: the result is not published, and nothing more is said.
           if (claim && !claim.live) return done();
           status.set({});
+          // What was sent on (redacted) is what the dialog may draw zones over.
+          const sent = (msg as Record<string, unknown>)[outputProperty];
+          if (Buffer.isBuffer(sent) || (sent && typeof sent === 'object' && 'data' in sent)) keepSample(node.id, sent as Parameters<typeof keepSample>[1]);
           send(msg);
           done();
         },
@@ -200,10 +223,19 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       status.stop();
+      forgetSample(node.id);
       if (!verifier) return done();
       verifier.shared.removeUser(node.id).then(done, () => done());
     });
   }
+
+  // The edit dialog's "last output": the node's last redacted image, to draw zones over. Never an unredacted one.
+  RED.httpAdmin.get('/mask-blur/:id/sample', RED.auth.needsPermission('mask-blur.read'), (req: Request, res: Response) => {
+    sampleOf(String(req.params.id)).then(
+      (jpeg) => (jpeg ? res.type('image/jpeg').set('Cache-Control', 'no-store').send(jpeg) : res.status(404).json({ error: 'no redacted output yet: send an image through this node first, or upload one' })),
+      () => res.status(500).end(),
+    );
+  });
 
   RED.nodes.registerType('mask-blur', MaskBlur);
 };

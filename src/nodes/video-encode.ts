@@ -43,6 +43,8 @@ interface EncodeState {
   coveredWhole: number;
   /** Per label, the tracks seen: what the video held, counted once however many frames it spans. */
   tracks: Map<string, Set<number>>;
+  /** The fixed privacy zones mask-blur hid, by name. */
+  zones: Set<string>;
   last?: FrameMsg;
   /** Where the output appears when the writer does not publish it itself (a claimed video: watch-folder does). */
   published?: string;
@@ -86,7 +88,7 @@ export = function register(RED: NodeAPI): void {
           beforePublish: job.claim ? () => job.claim?.assertLive() : undefined,
         });
       })();
-      const state: EncodeState = { job, writer, held: new Map(), next: 0, pumping: false, fresh: 0, carried: 0, coveredWhole: 0, tracks: new Map(), published: claim ? claim.output : undefined, release };
+      const state: EncodeState = { job, writer, held: new Map(), next: 0, pumping: false, fresh: 0, carried: 0, coveredWhole: 0, tracks: new Map(), zones: new Set(), published: claim ? claim.output : undefined, release };
       // A failed writer start fails the job; the rejection is handled there.
       writer.catch((err: Error) => job.fail(err));
       job.once('fail', () => {
@@ -134,6 +136,8 @@ export = function register(RED: NodeAPI): void {
             seen.add(track);
           }
           if (Array.isArray(h.msg.detections) && h.msg.detections.some((d) => d.label === FAILED_LABEL)) state.coveredWhole++;
+          const zones = (h.msg.redaction as { zones?: unknown } | undefined)?.zones;
+          if (Array.isArray(zones)) for (const z of zones as Array<{ name?: unknown }>) if (typeof z.name === 'string') state.zones.add(z.name);
           state.next++;
           job.release();
           h.done();
@@ -163,6 +167,7 @@ export = function register(RED: NodeAPI): void {
             audioStreams: config.dropAudio ? 0 : job.info.audioStreams.length,
             detections: { fresh: state.fresh, carried: state.carried },
             tracksPerLabel: Object.fromEntries([...state.tracks].map(([label, seen]) => [label, seen.size])),
+            ...(state.zones.size > 0 ? { zones: [...state.zones] } : {}),
             ...(state.coveredWhole > 0 ? { coveredWhole: { frames: state.coveredWhole, because: [...job.coveredWholeBecause] } } : {}),
             ms: Date.now() - job.startedAt,
             warnings: result.warnings,

@@ -41,7 +41,7 @@ type ResultMsg = NodeMessageInFlow & {
   error?: { message?: string };
   redaction?: Record<string, unknown>;
   segmentation?: Record<string, unknown>;
-  video?: { frames?: number; detections?: { fresh: number; carried: number }; coveredWhole?: { frames: number; because: string[] }; tracksPerLabel?: Record<string, number> };
+  video?: { frames?: number; detections?: { fresh: number; carried: number }; coveredWhole?: { frames: number; because: string[] }; tracksPerLabel?: Record<string, number>; zones?: string[] };
 };
 
 /** "face 3, text 1": instances per label of a photo, tracks per label of a video; "nothing found" when none. */
@@ -133,6 +133,7 @@ export = function register(RED: NodeAPI): void {
               mode: msg.redaction?.mode,
               perLabel: msg.redaction?.perLabel,
               backends: msg.segmentation?.backends,
+              zones: msg.redaction?.zones ?? msg.video?.zones,
               video: msg.video,
             })
             .then((job) => node.log(RED._('watch-folder.log.done', { file: printable(job.relative), seconds: seconds(Date.now() - job.startedAt), found: found(msg, (k, p) => RED._(k, p)) })));

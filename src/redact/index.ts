@@ -6,4 +6,5 @@
 export { redactImage } from './redact-image';
 export { validateInstances } from './validate';
 export { REDACT_DEFAULTS } from './options';
+export { validateZones, zoneMask, ZONE_LABEL, type PrivacyZone } from './zones';
 export type { RedactMode, RedactOptions, RedactResult, RedactSummary, LabelSummary } from './types';

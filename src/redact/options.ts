@@ -5,6 +5,7 @@
  */
 import type { RedactMode, RedactOptions } from './types';
 import { CodedError } from '../common/coded-error';
+import { validateZones, type PrivacyZone } from './zones';
 
 export interface ResolvedOptions {
   mode: RedactMode;
@@ -24,6 +25,7 @@ export interface ResolvedOptions {
   inPlace: boolean;
   maxPixels: number | undefined;
   maxBytes: number | undefined;
+  zones: PrivacyZone[];
 }
 
 const MODES: readonly RedactMode[] = ['blur', 'pixelate', 'fill'];
@@ -116,5 +118,6 @@ export function resolveOptions(o: RedactOptions = {}): ResolvedOptions {
     inPlace: bool('inPlace', o.inPlace),
     maxPixels: o.maxPixels === undefined ? undefined : num('maxPixels', o.maxPixels, 0, 1),
     maxBytes: o.maxBytes === undefined ? undefined : num('maxBytes', o.maxBytes, 0, 1),
+    zones: validateZones(o.zones),
   };
 }

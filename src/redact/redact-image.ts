@@ -17,6 +17,7 @@ import { boxToMask, buildCover, growthFor, markCovered, wholeCover, type Cover }
 import { resolveOptions, type ResolvedOptions } from './options';
 import type { RedactOptions, RedactResult, RedactSummary } from './types';
 import { validateInstances } from './validate';
+import { ZONE_LABEL, zoneMask, type PrivacyZone } from './zones';
 
 function coverFor(inst: Instance, o: ResolvedOptions, width: number, height: number): Cover | null {
   // An empty mask with a real box still means "something is here": cover the box.
@@ -26,8 +27,21 @@ function coverFor(inst: Instance, o: ResolvedOptions, width: number, height: num
   return buildCover(mask, grow, o.featherPixels, width, height);
 }
 
+/** A zone is drawn by hand to where it should end: it grows by the minimum and the extra pixels only, not by a share of its size. */
+function zoneCover(zone: PrivacyZone, o: ResolvedOptions, width: number, height: number): Cover | null {
+  const mask = zoneMask(zone, width, height);
+  return mask ? buildCover(mask, o.minGrowPixels + o.growPixels, o.featherPixels, width, height) : null;
+}
+
+interface Target {
+  label: string;
+  /** A fixed privacy zone: its place in o.zones (zones count in summary.zones too). */
+  zone?: number;
+  cover: () => Cover | null;
+}
+
 interface Job {
-  inst: Instance;
+  target: Target;
   cover: Cover;
   settings: EffectSettings;
 }
@@ -64,9 +78,12 @@ export async function redactImage(image: ImageInput, instances: Instance[], opts
     summary.wholeImage = true;
     applied = 'all';
   } else {
-    const chosen = validateInstances(instances, width, height).filter(
-      (i) => i.score >= o.minScore && (!o.labels || o.labels.has(i.label)),
-    );
+    const chosen: Target[] = validateInstances(instances, width, height)
+      .filter((i) => i.score >= o.minScore && (!o.labels || o.labels.has(i.label)))
+      .map((inst) => ({ label: inst.label, cover: () => coverFor(inst, o, width, height) }));
+    // Zones pass every filter: they are hidden whatever was found.
+    o.zones.forEach((zone, i) => chosen.push({ label: ZONE_LABEL, zone: i, cover: () => zoneCover(zone, o, width, height) }));
+    if (o.zones.length > 0) summary.zones = o.zones.map((z) => ({ ...(z.name ? { name: z.name } : {}), pixels: 0 }));
     // Pixels hidden twice are counted once: a frame-sized map (12 MB at 12 MP), made only once two covers overlap.
     let covered: Uint8Array | null = null;
     const covers: Cover[] = [];
@@ -79,9 +96,10 @@ export async function redactImage(image: ImageInput, instances: Instance[], opts
       covers.push(job.cover);
       summary.pixelsRedacted += covered ? markCovered(covered, width, job.cover) : job.cover.full;
       summary.instances++;
-      const l = (summary.perLabel[job.inst.label] ??= { instances: 0, pixels: 0 });
+      const l = (summary.perLabel[job.target.label] ??= { instances: 0, pixels: 0 });
       l.instances++;
       l.pixels += job.cover.full;
+      if (job.target.zone !== undefined && summary.zones) summary.zones[job.target.zone].pixels += job.cover.full;
     };
     // Instances in a batch read no pixel another one of it writes: each
     // effect starts rendering (sharp's threads) as soon as its cover is
@@ -100,10 +118,10 @@ export async function redactImage(image: ImageInput, instances: Instance[], opts
       batch = [];
     };
     try {
-      for (const inst of chosen) {
-        const cover = coverFor(inst, o, width, height);
+      for (const target of chosen) {
+        const cover = target.cover();
         if (!cover) continue;
-        const job: Job = { inst, cover, settings: { ...effect, text: isTextPrompt(inst.label) } };
+        const job: Job = { target, cover, settings: { ...effect, text: target.zone === undefined && isTextPrompt(target.label) } };
         const reach = effectReach(frame, cover, job.settings);
         if (batch.some((b) => overlaps(b.reach, reach))) await flush();
         batch.push({ job, reach, rendered: renderEffect(frame, cover, job.settings) });

@@ -2,6 +2,7 @@
  * Public shapes of the redact layer. Plain data only, so a node can pass the
  * options straight from its config and put the summary into msg as it is.
  */
+import type { PrivacyZone } from './zones';
 import type { RawFrame } from '../common/types';
 
 export type RedactMode = 'blur' | 'pixelate' | 'fill';
@@ -47,6 +48,11 @@ export interface RedactOptions {
    * saves a frame-sized copy per call. Encoded images are never changed.
    */
   inPlace?: boolean;
+  /**
+   * Fixed privacy zones, hidden whatever the instances are (and whatever
+   * `labels` and `minScore` keep): polygons relative to the upright image.
+   */
+  zones?: PrivacyZone[];
   /** Largest image accepted, in pixels (default 100 million). */
   maxPixels?: number;
   /** Largest encoded image accepted, in bytes (default 256 MiB); a file over it is refused unread. */
@@ -68,6 +74,8 @@ export interface RedactSummary {
   ms: number;
   /** Present and true when the whole image was redacted. */
   wholeImage?: boolean;
+  /** The fixed privacy zones hidden, by name, with the pixels each covered (also counted under perLabel.zone). */
+  zones?: Array<{ name?: string; pixels: number }>;
 }
 
 export interface RedactResult {

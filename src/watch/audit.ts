@@ -11,6 +11,8 @@ export interface AuditFacts {
   perLabel?: unknown;
   /** Which backends answered each label, with the threshold each used. */
   backends?: unknown;
+  /** The fixed privacy zones hidden, by name (with the pixels each hid, for a photo). */
+  zones?: unknown;
   video?: { frames?: number; detections?: { fresh: number; carried: number }; coveredWhole?: { frames: number; because: string[] }; tracksPerLabel?: Record<string, number> };
 }
 
@@ -64,6 +66,7 @@ export async function auditRecord(o: AuditSubject): Promise<object> {
     mode: o.facts.mode,
     instancesPerLabel: o.facts.perLabel,
     backends: o.facts.backends,
+    ...(o.facts.zones !== undefined ? { zones: o.facts.zones } : {}),
     ...(o.facts.video
       ? {
           video: {

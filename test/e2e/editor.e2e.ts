@@ -12,6 +12,7 @@
  * are refreshed too.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -20,6 +21,7 @@ import sharp from 'sharp';
 import { buildFixtureModel } from '../fixtures/fixture-model';
 import { tempDir } from '../helpers/temp';
 import { roughness } from '../helpers/textured';
+import { openFrameReader, resolveFfmpegPath } from '../../src/video';
 import { artifacts, browserSkipReason, exampleFlows, launchChromium, packageNodeSets, pkg, root, startNodeRed, waitFor, type NodeRed } from './harness';
 
 // The editor's globals, used only inside page.evaluate() callbacks (which run in the browser).
@@ -420,5 +422,110 @@ describe('the editor in Chromium', { skip, timeout: 10 * 60_000 }, () => {
     await fs.copyFile(input(), path.join(artifacts, 'before.jpg'));
     await fs.copyFile(output, path.join(artifacts, 'after.jpg'));
     problems.none('running the image example');
+  });
+
+  /** The zone drawn in the tests below, relative to the picture: the notice board at the top left of the scene. */
+  const ZONE = [[0.04, 0.06], [0.42, 0.06], [0.42, 0.47], [0.04, 0.47]] as const;
+
+  /** Opens mask-blur's dialog, shows the scene as its picture, clicks the zone's corners and closes it on the first one. */
+  async function drawZone(id: string, name: string): Promise<void> {
+    await openEditor(id);
+    await page.setInputFiles('#mask-blur-zone-file', input());
+    // The picture is read in the browser: the canvas takes its proportions once it has loaded.
+    await waitFor('the picture in the zone canvas', () => page.evaluate(() => { const c = $('#mask-blur-zone-canvas')[0]; return Math.abs(c.width / c.height - 1.6) < 0.02; }));
+    const canvas = page.locator('#mask-blur-zone-canvas');
+    await canvas.scrollIntoViewIfNeeded();
+    const box = await canvas.boundingBox();
+    assert.ok(box, 'the zone canvas is shown');
+    for (const [x, y] of [...ZONE, ZONE[0]]) await canvas.click({ position: { x: x * box.width, y: y * box.height } });
+    await page.locator('#mask-blur-zone-list .mask-blur-zone-name').first().fill(name);
+  }
+
+  const zonesOf = (id: string): Promise<Array<{ name?: string; points: number[][] }>> => page.evaluate((i: string) => RED.nodes.node(i).zones, id);
+
+  test('a privacy zone drawn in the mask-blur dialog: Cancel and undo behave, and deployed it is hidden in a photo of another size', async () => {
+    const flow = exampleFlows().find((e) => e.name === 'image-redaction');
+    assert.ok(flow);
+    const tab = flow.flow.find((n) => n.type === 'tab') as { id: string };
+    await page.evaluate((t: string) => RED.workspaces.show(t), tab.id);
+    const blur = (flow.flow.find((n) => n.type === 'mask-blur') as { id: string }).id;
+    const inject = (flow.flow.find((n) => n.type === 'inject') as { id: string }).id;
+
+    // Cancel keeps the zones as they were.
+    await drawZone(blur, 'notice board');
+    await page.click('#node-dialog-cancel');
+    await page.locator('#node-dialog-ok').waitFor({ state: 'detached' });
+    assert.deepEqual(await zonesOf(blur), []);
+
+    // Done saves it; the editor's undo takes it back.
+    await drawZone(blur, 'notice board');
+    await page.click('#node-dialog-ok');
+    await page.locator('#node-dialog-ok').waitFor({ state: 'detached' });
+    const saved = await zonesOf(blur);
+    assert.equal(saved.length, 1);
+    assert.equal(saved[0].name, 'notice board');
+    saved[0].points.forEach((p, i) => assert.ok(Math.abs(p[0] - ZONE[i][0]) < 0.01 && Math.abs(p[1] - ZONE[i][1]) < 0.01, `corner ${i} where it was clicked: ${p}`));
+    await page.locator('#red-ui-workspace-chart').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('Control+z');
+    await waitFor('undo to take the zone back', async () => (await zonesOf(blur)).length === 0);
+
+    // Drawn again, with the dialog kept for the README's picture, and deployed.
+    await drawZone(blur, 'notice board');
+    await page.locator('#mask-blur-zone-area').scrollIntoViewIfNeeded();
+    const tray = await page.locator('.red-ui-tray').last().boundingBox();
+    await screenshot('zones-dialog', 'zones-dialog.png', tray ?? undefined);
+    await page.click('#node-dialog-ok');
+    await page.locator('#node-dialog-ok').waitFor({ state: 'detached' });
+    await deploy();
+
+    // A photo of the same view at another size: the zone is relative, so it lands on the same board.
+    const W = 1440, H = 900;
+    const original = path.join(work, 'scene-960.jpg');
+    await fs.copyFile(input(), original);
+    await sharp(original).resize(W, H).jpeg({ quality: 92 }).toFile(input());
+    const output = path.join(outDir, 'redacted.jpeg');
+    await fs.rm(output, { force: true });
+    await page.locator(`[id="${inject}"] .red-ui-flow-node-button-button`).click();
+    await waitFor(`${output} to be written`, () => existsSync(output) && readFileSync(output).length > 0, 60_000);
+    const before = await sharp(input()).raw().toBuffer();
+    const after = await sharp(output).raw().toBuffer({ resolveWithObject: true });
+    assert.deepEqual([after.info.width, after.info.height], [W, H]);
+    const inner = { x: Math.round(0.08 * W), y: Math.round(0.1 * H), width: Math.round(0.3 * W), height: Math.round(0.32 * H) };
+    const detail = [roughness(before, W, inner), roughness(after.data, W, inner)];
+    assert.ok(detail[0] > 1 && detail[1] < detail[0] / 3, `the notice board's text is blurred away (detail before/after: ${detail.map((d) => d.toFixed(2)).join(' / ')})`);
+    await fs.copyFile(original, input());
+    problems.none('drawing a privacy zone');
+  });
+
+  test('a privacy zone drawn in the video example is hidden in every frame', async () => {
+    const flow = exampleFlows().find((e) => e.name === 'video-redaction');
+    assert.ok(flow);
+    const tab = flow.flow.find((n) => n.type === 'tab') as { id: string };
+    await page.evaluate((t: string) => RED.workspaces.show(t), tab.id);
+    const blur = (flow.flow.find((n) => n.type === 'mask-blur') as { id: string }).id;
+    const inject = (flow.flow.find((n) => n.type === 'inject') as { id: string }).id;
+    await drawZone(blur, 'notice board');
+    await page.click('#node-dialog-ok');
+    await page.locator('#node-dialog-ok').waitFor({ state: 'detached' });
+    await deploy();
+
+    // The video example reads REDACT_VIDEO_INPUT: a second of the scene at 640 x 400.
+    const clip = path.join(work, 'none.mp4');
+    const made = spawnSync(resolveFfmpegPath(), ['-v', 'error', '-y', '-loop', '1', '-i', input(), '-t', '1', '-r', '10', '-vf', 'scale=640:400', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip]);
+    assert.equal(made.status, 0, made.stderr.toString());
+    const output = path.join(outDir, 'none-redacted.mp4');
+    await page.locator(`[id="${inject}"] .red-ui-flow-node-button-button`).click();
+    await waitFor(`${output} to be written`, () => existsSync(output), 120_000);
+    const inner = { x: Math.round(0.08 * 640), y: Math.round(0.1 * 400), width: Math.round(0.3 * 640), height: Math.round(0.32 * 400) };
+    const source: number[] = [];
+    for await (const f of await openFrameReader(clip)) source.push(roughness(f.frame.data, f.frame.width, inner));
+    let frames = 0;
+    for await (const f of await openFrameReader(output)) {
+      const detail = roughness(f.frame.data, f.frame.width, inner);
+      assert.ok(detail < source[f.index] / 3, `frame ${f.index}: the notice board is blurred (detail ${source[f.index].toFixed(2)} -> ${detail.toFixed(2)})`);
+      frames++;
+    }
+    assert.equal(frames, source.length, 'every frame is there');
+    problems.none('a privacy zone in video');
   });
 });

@@ -128,4 +128,40 @@ describe('mask-blur node', () => {
     const before = await rawOf(png);
     for (const m of msgs) assert.ok(changedShare(before, await rawOf(m.payload), W, red) > 0.9);
   });
+
+  test('privacy zones, from the dialog and from msg.zones, are hidden whatever was found, at every image size; msg.redaction names them', async () => {
+    // "gate": the right half of the top half; msg.zones adds the bottom-left corner triangle.
+    const gate = { name: 'gate', points: [[0.5, 0], [1, 0], [1, 0.5], [0.5, 0.5]] };
+    const corner = { points: [[0, 0.7], [0.3, 1], [0, 1]] };
+    await helper.load(nodes, flow(modelDir, { mode: 'fill', fillColor: '#0000ff', labels: 'green', zones: [gate] }));
+    type ZoneOut = Out & { redaction: { zones: Array<{ name: string; pixels: number }> } };
+    for (const scale of [1, 2.5]) {
+      const w = Math.round(W * scale), h = Math.round(H * scale);
+      const image = await sharp(png).resize(w, h).png().toBuffer();
+      const got = nextMessage<ZoneOut>(helper.getNode('out'));
+      helper.getNode('seg').receive({ payload: image, zones: [corner] });
+      const msg = await got;
+      const after = await rawOf(msg.payload);
+      const blue = (x: number, y: number): boolean => {
+        const p = (Math.floor(y) * w + Math.floor(x)) * 3;
+        return after[p] === 0 && after[p + 1] === 0 && after[p + 2] === 255;
+      };
+      for (const [x, y] of [[0.52, 0.02], [0.98, 0.48], [0.75, 0.25]]) assert.ok(blue(x * w, y * h), `${w}x${h}: the gate zone at ${x},${y} is filled`);
+      for (const [x, y] of [[0.02, 0.98], [0.05, 0.8], [0.2, 0.97]]) assert.ok(blue(x * w, y * h), `${w}x${h}: the msg.zones corner at ${x},${y} is filled`);
+      assert.ok(!blue(0.3 * w, 0.4 * h), `${w}x${h}: outside the zones nothing is filled`);
+      assert.deepEqual(msg.redaction.zones.map((z) => z.name), ['gate', 'zone 2']);
+      assert.ok(msg.redaction.zones.every((z) => z.pixels > 0));
+      assert.equal(msg.redaction.perLabel.zone.instances, 2);
+    }
+  });
+
+  test('a zone that is not a polygon inside the image fails every message to the Catch node: nothing goes out unhidden', async () => {
+    await helper.load(nodes, flow(modelDir, { zones: [{ name: 'bad', points: [[0, 0], [2, 0], [0, 1]] }] }));
+    const caught = nextMessage<{ error: { message: string } }>(helper.getNode('caught'));
+    let sent = false;
+    helper.getNode('out').on('input', () => (sent = true));
+    helper.getNode('seg').receive({ payload: png });
+    assert.match((await caught).error.message, /zone 1, point 2/);
+    assert.equal(sent, false);
+  });
 });

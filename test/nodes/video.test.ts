@@ -23,6 +23,8 @@ interface Options {
   dropFrame?: number;
   /** What sam3-segment looks for (default "red", the clip's moving box). */
   prompt?: string;
+  /** mask-blur's privacy zones. */
+  zones?: unknown[];
 }
 
 function flow(modelDir: string, o: Options = {}): FlowNode[] {
@@ -35,14 +37,14 @@ function flow(modelDir: string, o: Options = {}): FlowNode[] {
       id: 'dropper', type: 'switch', property: 'parts.index', propertyType: 'msg',
       rules: [{ t: 'neq', v: String(o.dropFrame ?? -1), vt: 'num' }], checkall: 'true', repair: false, outputs: 1, wires: [['hider']],
     },
-    { id: 'hider', type: 'mask-blur', mode: 'fill', fillColor: '#0000ff', wires: [['encoder']] },
+    { id: 'hider', type: 'mask-blur', mode: 'fill', fillColor: '#0000ff', zones: o.zones ?? [], wires: [['encoder']] },
     { id: 'encoder', type: 'video-encode', preset: 'ultrafast', wires: [['out']] },
     { id: 'out', type: 'helper' },
     ...catchAll,
   ]);
 }
 
-type Done = { payload: string; video: { frames: number; detections: { fresh: number; carried: number }; coveredWhole?: { frames: number; because: string[] }; audioStreams: number } };
+type Done = { payload: string; video: { frames: number; detections: { fresh: number; carried: number }; coveredWhole?: { frames: number; because: string[] }; zones?: string[]; audioStreams: number } };
 
 async function leftovers(dir: string): Promise<string[]> {
   return (await fs.readdir(dir)).filter((f) => f !== 'in.mp4');
@@ -175,6 +177,30 @@ describe('video redaction: video-split -> sam3-segment -> mask-blur -> video-enc
     assert.equal(frames, 0, 'no frame went on to be hidden whole');
     await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(await leftovers(dir), [], 'no output, no temporary file');
+  });
+
+  test("a privacy zone is hidden in every frame, and the video's result names it", async () => {
+    const dir = tempDir();
+    const input = await makeClip(path.join(dir, 'in.mp4'), { duration: 2 });
+    // The left third of the frame, whatever moves through it.
+    await helper.load([...nodes, ...core], flow(modelDir, { zones: [{ name: 'driveway', points: [[0, 0], [0.33, 0], [0.33, 1], [0, 1]] }] }));
+    const done = nextMessage<Done>(helper.getNode('out'), 60_000);
+    helper.getNode('splitter').receive({ payload: input });
+    const msg = await done;
+    assert.deepEqual(msg.video.zones, ['driveway']);
+    let frames = 0;
+    for await (const f of await openFrameReader(msg.payload)) {
+      const { data, width, height } = f.frame;
+      let notBlue = 0;
+      // Inside the zone, away from its soft edge (x264 moves colours a little: "blue" within a tolerance).
+      for (let y = 2; y < height - 2; y++) for (let x = 2; x < Math.floor(width * 0.33) - 6; x++) {
+        const p = (y * width + x) * 3;
+        if (!(data[p] < 40 && data[p + 1] < 40 && data[p + 2] > 200)) notBlue++;
+      }
+      assert.equal(notBlue, 0, `frame ${f.index}: the zone is filled`);
+      frames++;
+    }
+    assert.equal(frames, msg.video.frames);
   });
 
   test('a flow without mask-blur stops before writing an unredacted frame', async () => {

@@ -20,7 +20,7 @@ const start = require(path.join(root, 'scripts', 'start-support.js')) as {
 
 describe('npm start', () => {
   test('this checkout, just built by the test command, is not built again', () => {
-    assert.equal(start.needsBuild(root), false, 'the build recorded what it was built from');
+    assert.equal(start.needsBuild(root), false, 'the build recorded what it was built from (or a source was edited after the last build: run npm run build)');
   });
 
   test('a build runs when there is none, and again only after a source or editor file changed', async () => {

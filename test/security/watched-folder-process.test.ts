@@ -106,12 +106,14 @@ describe('the watched-folder example in a real Node-RED process', () => {
     assert.equal(audits.length, 4, 'an audit for each');
     const seen = new Set<string>();
     for (const a of audits) {
-      const audit = JSON.parse(await fs.readFile(path.join(out, a), 'utf8')) as { input: { path: string; done: string }; output: { path: string } };
+      const audit = JSON.parse(await fs.readFile(path.join(out, a), 'utf8')) as { folders: { output: string; done: string }; input: { path: string; done: string }; output: { path: string } };
       seen.add(audit.input.path);
-      assert.ok(await exists(audit.output.path), `${audit.output.path} exists`);
-      assert.ok(Buffer.byteLength(path.basename(audit.output.path) + '.audit.json') <= 255, 'output and audit names fit');
-      assert.ok(await exists(path.join(inbox, 'done', audit.input.done)), 'the original is in done/ under the name the audit gives');
-      if (audit.output.path.endsWith('.png')) assert.equal(await redShare(audit.output.path), 0, 'redacted');
+      // Paths are relative to the folders the audit names once.
+      const output = path.join(audit.folders.output, audit.output.path);
+      assert.ok(await exists(output), `${output} exists`);
+      assert.ok(Buffer.byteLength(path.basename(output) + '.audit.json') <= 255, 'output and audit names fit');
+      assert.ok(await exists(path.join(audit.folders.done, audit.input.done)), 'the original is in done/ under the name the audit gives');
+      if (output.endsWith('.png')) assert.equal(await redShare(output), 0, 'redacted');
     }
     assert.deepEqual([...seen].sort(), [...images, video].sort());
 
