@@ -164,4 +164,23 @@ describe('mask-blur node', () => {
     assert.match((await caught).error.message, /zone 1, point 2/);
     assert.equal(sent, false);
   });
+
+  test("the dialog's last output is the node's last redacted image, and there is none before one was sent", async () => {
+    type Res = { status: number; body: Buffer; headers: Record<string, string> };
+    const request = (): { get(url: string): PromiseLike<Res> } => (helper as unknown as { request(): { get(url: string): PromiseLike<Res> } }).request();
+    await helper.load(nodes, flow(modelDir, { mode: 'fill', fillColor: '#0000ff' }));
+    assert.equal((await request().get('/mask-blur/redactor/sample')).status, 404, 'nothing sent yet: nothing to show');
+    const got = nextMessage<Out>(helper.getNode('out'));
+    helper.getNode('seg').receive({ payload: png });
+    await got;
+    const res = await request().get('/mask-blur/redactor/sample');
+    assert.equal(res.status, 200);
+    assert.match(res.headers['content-type'], /image\/jpeg/);
+    const sample = await sharp(res.body).raw().toBuffer({ resolveWithObject: true });
+    assert.deepEqual([sample.info.width, sample.info.height], [W, H]);
+    // Where the red square was, the sample shows the fill: it is the redacted image.
+    const p = ((red.y + red.height / 2) * W + red.x + red.width / 2) * 3;
+    const [r, g, b] = sample.data.subarray(p, p + 3);
+    assert.ok(b > 200 && r < 60 && g < 60, `the red square is filled in the sample (${r}, ${g}, ${b})`);
+  });
 });
