@@ -441,15 +441,19 @@ describe('the editor in Chromium', { skip, timeout: 10 * 60_000 }, () => {
     await page.locator('#mask-blur-zone-list .mask-blur-zone-name').first().fill(name);
   }
 
+  /** Shows an example's tab (imported by the tests above) and names its mask-blur and inject nodes. */
+  async function showExample(name: string): Promise<{ blur: string; inject: string }> {
+    const flow = exampleFlows().find((e) => e.name === name)?.flow;
+    assert.ok(flow, `examples/${name}.json exists`);
+    const idOf = (type: string): string => (flow.find((n) => n.type === type) as { id: string }).id;
+    await page.evaluate((t: string) => RED.workspaces.show(t), idOf('tab'));
+    return { blur: idOf('mask-blur'), inject: idOf('inject') };
+  }
+
   const zonesOf = (id: string): Promise<Array<{ name?: string; points: number[][] }>> => page.evaluate((i: string) => RED.nodes.node(i).zones, id);
 
   test('a privacy zone drawn in the mask-blur dialog: Cancel and undo behave, and deployed it is hidden in a photo of another size', async () => {
-    const flow = exampleFlows().find((e) => e.name === 'image-redaction');
-    assert.ok(flow);
-    const tab = flow.flow.find((n) => n.type === 'tab') as { id: string };
-    await page.evaluate((t: string) => RED.workspaces.show(t), tab.id);
-    const blur = (flow.flow.find((n) => n.type === 'mask-blur') as { id: string }).id;
-    const inject = (flow.flow.find((n) => n.type === 'inject') as { id: string }).id;
+    const { blur, inject } = await showExample('image-redaction');
 
     // Cancel keeps the zones as they were.
     await drawZone(blur, 'notice board');
@@ -498,12 +502,7 @@ describe('the editor in Chromium', { skip, timeout: 10 * 60_000 }, () => {
   });
 
   test('a privacy zone drawn in the video example is hidden in every frame', async () => {
-    const flow = exampleFlows().find((e) => e.name === 'video-redaction');
-    assert.ok(flow);
-    const tab = flow.flow.find((n) => n.type === 'tab') as { id: string };
-    await page.evaluate((t: string) => RED.workspaces.show(t), tab.id);
-    const blur = (flow.flow.find((n) => n.type === 'mask-blur') as { id: string }).id;
-    const inject = (flow.flow.find((n) => n.type === 'inject') as { id: string }).id;
+    const { blur, inject } = await showExample('video-redaction');
     await drawZone(blur, 'notice board');
     await page.click('#node-dialog-ok');
     await page.locator('#node-dialog-ok').waitFor({ state: 'detached' });

@@ -44,6 +44,8 @@ describe('examples/watched-folder-redaction.json', () => {
     const flow = JSON.parse(readFileSync(example, 'utf8')) as FlowNode[];
     // Flat test shapes: fill makes "is any red left?" exact (see the video example test).
     for (const n of flow) if (n.type === 'mask-blur') n.mode = 'fill';
+    // A privacy zone in the top-left corner, as drawn in the dialog: the audits name it.
+    for (const n of flow) if (n.type === 'mask-blur') n.zones = [{ name: 'corner', points: [[0, 0], [0.1, 0], [0, 0.1]] }];
     await helper.load([...ours, ...core], flow);
     // What the log says of each file: one line each, successes and failures alike.
     const logged: string[] = [];
@@ -69,16 +71,20 @@ describe('examples/watched-folder-redaction.json', () => {
       assert.deepEqual(audit.prompts, ['red']);
       assert.match(audit.modelId, /^sha256:/);
       assert.ok(audit.instancesPerLabel.red.instances >= 1);
+      const zones = (audit as { zones?: Array<{ name: string; pixels: number }> }).zones;
+      assert.equal(zones?.[0]?.name, 'corner', `${f}: the audit names the zone`);
+      assert.ok((zones?.[0]?.pixels ?? 0) > 0);
     }
     for await (const f of await openFrameReader(path.join(out, 'clip.mp4'))) assert.equal(redBox(f.frame.data, f.frame.width, f.frame.height), null, `red in frame ${f.index}`);
     const videoAudit = JSON.parse(await fs.readFile(path.join(out, 'clip.mp4.audit.json'), 'utf8')) as { prompts: string[]; modelId: string; video: { frames: number } };
     assert.equal(videoAudit.video.frames, 15);
+    assert.deepEqual((videoAudit as { zones?: string[] }).zones, ['corner'], 'the video audit names the zone');
     assert.deepEqual(videoAudit.prompts, ['red'], 'the video audit says what was looked for');
     assert.match(videoAudit.modelId, /^sha256:/, 'and by which model');
     assert.match(await fs.readFile(path.join(inbox, 'failed', 'broken.png.error.txt'), 'utf8'), /could not be decoded/);
     assert.ok(!(await fs.readdir(out)).some((f) => f.startsWith('broken')));
     const lineOf = (name: string): string[] => logged.filter((l) => l.startsWith(`${name} `));
-    for (const f of ['a.png', 'b.png']) assert.match(lineOf(f).join('|'), new RegExp(`^${f.replace('.', '\\.')} redacted in \\d+\\.\\d s: red [1-9]$`));
+    for (const f of ['a.png', 'b.png']) assert.match(lineOf(f).join('|'), new RegExp(`^${f.replace('.', '\\.')} redacted in \\d+\\.\\d s: red [1-9], zone 1$`));
     assert.match(lineOf('clip.mp4').join('|'), /^clip\.mp4 redacted in \d+\.\d s: 15 frames, tracks: red [1-9]$/);
     assert.match(lineOf('broken.png').join('|'), /^broken\.png failed after \d+\.\d s, moved to failed: .*could not be decoded/);
   });
