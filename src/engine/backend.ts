@@ -108,6 +108,12 @@ export interface Backend<Info = unknown, LoadOptions = object, CallOptions = obj
   answers(label: string): boolean;
   /** This call's threshold for prompts without their own, and the default. */
   threshold(options: CallOptions): number;
+  /**
+   * The lowest score the loaded model gives out at all, when it has one (an
+   * export that filters inside): a prompt asking for less gets this, and
+   * msg.segmentation and the audit say so.
+   */
+  scoreFloor?(info: Info): { threshold: number; why: string } | undefined;
   /** Finds and checks its model files: what to load into the host, or why it cannot be loaded. */
   prepare(options: LoadOptions): Promise<Preparation>;
   /**

@@ -25,10 +25,11 @@ export { toInstances, type RawInstance } from './instances';
 export type { TextBackendChoice, RoutedPrompt, Sam3Joins, RouteContext } from './routing';
 export { ModelUnavailableError } from './model-unavailable';
 export { ModelFolderError, resolveModelFiles, fingerprintModel, MODEL_HELP, GRAPH_STEMS, variantsIn, preferredVariant, deviceOf } from './sam3/model-folder';
-export type { Device } from './sam3/model-folder';
+export { layoutOf, SAMEXPORTER_FILES, LAYOUTS_EXPECTED } from './sam3/model-folder';
+export type { Device, ModelLayout } from './sam3/model-folder';
 export type { ModelFiles, GraphKey } from './sam3/model-folder';
 // The SAM 3 ONNX contract (docs/sam3-onnx-contract.md), for the model tools in src/models.
-export { CONTRACT, checkValues, fixedDim } from './sam3/contract';
+export { CONTRACT, SAMEXPORTER_CONTRACT, SAMEXPORTER_TEXT_TO_DECODER, checkValues, fixedDim } from './sam3/contract';
 export type { ValueInfo } from './sam3/contract';
 export { InferenceHostError } from './host/inference-host';
 export { ImageInputError, DEFAULT_MAX_PIXELS } from './image-input';

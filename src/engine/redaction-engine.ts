@@ -71,7 +71,12 @@ export interface RedactionSegmentResult {
 
 export interface LabelBackend {
   backend: string;
+  /** The threshold this backend used. */
   threshold: number;
+  /** What the prompt asked for, when the model could not honour it (its export filters above it). */
+  asked?: number;
+  /** Why the threshold used is not the one asked for. */
+  note?: string;
 }
 
 export interface EngineCapabilities {
@@ -239,7 +244,11 @@ export class RedactionEngine {
         // A prompt's own threshold is for the backend it names or is routed to; one that joins uses its own default.
         const spec = toSpec(name === r.backend ? r : { label: r.label }, backend.threshold(options));
         groups.set(name, [...(groups.get(name) ?? []), spec]);
-        (byLabel[r.label] ??= []).push({ backend: name, threshold: spec.threshold });
+        const floor = backend.scoreFloor?.(this.loaded.get(name)?.info);
+        const used: LabelBackend = floor && floor.threshold > spec.threshold
+          ? { backend: name, threshold: floor.threshold, asked: spec.threshold, note: floor.why }
+          : { backend: name, threshold: spec.threshold };
+        (byLabel[r.label] ??= []).push(used);
       }
     }
     // Two views of a translucent image (over white, over black), one otherwise.

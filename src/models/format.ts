@@ -19,8 +19,15 @@ function status(r: VerifyResult, help: string): string[] {
   return lines;
 }
 
+/** How each layout is named to people. */
+const LAYOUT_NAMES = {
+  usls: "the usls 3-file split (vision-encoder, text-encoder, geo-encoder-mask-decoder)",
+  samexporter: "samexporter's (AnyLabeling) export (sam3_image_encoder, sam3_language_encoder, sam3_decoder; scores above 0.5 only)",
+} as const;
+
 export function formatVerify(r: VerifyResult, help: string): string {
   const lines: string[] = [];
+  if (r.layout) lines.push(`layout: ${LAYOUT_NAMES[r.layout]}`);
   if (r.variant !== undefined) {
     lines.push(`checked variant ${variantLabel(r.variant)}${r.imageSize ? `, image size ${r.imageSize} (${FROM[r.imageSizeFrom ?? 'default']})` : ''}`);
   }
@@ -30,6 +37,7 @@ export function formatVerify(r: VerifyResult, help: string): string {
 export function formatInfo(r: VerifyResult, help: string): string {
   const lines = [`SAM 3 model folder ${r.dir}`];
   if (r.variant === undefined) return [...lines, ...status(r, help)].join('\n');
+  lines.push(`layout: ${r.layout ? LAYOUT_NAMES[r.layout] : 'neither layout the engine runs'}`);
   lines.push(`complete variants: ${r.variants.length ? r.variants.map(variantLabel).join(', ') : 'none'}`);
   lines.push(`variant shown: ${variantLabel(r.variant)}`);
   if (r.imageSize) lines.push(`image size: ${r.imageSize} x ${r.imageSize} (${FROM[r.imageSizeFrom ?? 'default']})`);

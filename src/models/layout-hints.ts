@@ -3,16 +3,14 @@
  * split the engine runs: a user who downloaded the wrong thing should learn
  * that, not just read "missing vision-encoder.onnx".
  */
-import { GRAPH_STEMS } from '../engine';
+import { GRAPH_STEMS, SAMEXPORTER_FILES } from '../engine';
 
 export function layoutHints(names: string[], subfolders: string[]): string[] {
   const has = (n: string): boolean => names.includes(n);
   const hints: string[] = [];
-  if (has('sam3_image_encoder.onnx') || has('sam3_language_encoder.onnx')) {
-    hints.push(
-      'this looks like the Meta-code export (sam3_image_encoder.onnx, sam3_language_encoder.onnx, sam3_decoder.onnx), ' +
-        'which this engine does not run: it needs the 3-file split (vision-encoder.onnx, text-encoder.onnx, geo-encoder-mask-decoder.onnx)',
-    );
+  const samexporter = Object.values(SAMEXPORTER_FILES);
+  if (samexporter.some(has) && !samexporter.every(has)) {
+    hints.push(`this looks like samexporter's export, but ${samexporter.filter((f) => !has(f)).join(', ')} is missing: it needs all of ${samexporter.join(', ')}`);
   }
   if (has('prompt_encoder_mask_decoder.onnx')) {
     hints.push('this looks like the SAM 3 tracker export (points and boxes only, no text prompts), which this engine does not run');

@@ -3,6 +3,7 @@
  * CLI (`sam3-model verify|info`), `fetch` (which checks before installing) and
  * the editor's "Check folder" button.
  */
+import type { ModelLayout } from '../engine';
 import type { ValueInfo } from '../engine';
 import type { GraphKey } from '../engine';
 
@@ -34,6 +35,8 @@ export interface VerifyResult {
   ok: boolean;
   /** Absolute folder checked. */
   dir: string;
+  /** Which export layout the folder holds: usls' 3-file split or samexporter's; undefined when it is neither. */
+  layout?: ModelLayout;
   /** The variant checked: '' for the plain fp32 files, 'fp16', 'q4f16', ...; undefined when the folder could not be read. */
   variant?: string;
   /** Variants with all three graphs in the folder, in the engine's order of preference. */

@@ -6,8 +6,8 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { CONTRACT, checkValues, fixedDim, type ValueInfo } from '../engine';
-import { GRAPH_STEMS, MODEL_HELP, ModelFolderError, resolveModelFiles, variantsIn, type GraphKey } from '../engine';
+import { CONTRACT, SAMEXPORTER_CONTRACT, SAMEXPORTER_TEXT_TO_DECODER, checkValues, fixedDim, type ValueInfo } from '../engine';
+import { GRAPH_STEMS, MODEL_HELP, ModelFolderError, SAMEXPORTER_FILES, layoutOf, resolveModelFiles, variantsIn, type GraphKey, type ModelLayout } from '../engine';
 import { layoutHints } from './layout-hints';
 import { checkLoads } from './load-check';
 import { OnnxReadError, readOnnxHeader, type OnnxHeader } from './onnx-header';
@@ -43,16 +43,19 @@ async function listFolder(dir: string): Promise<{ files: FileSize[]; subfolders:
   return { files, subfolders };
 }
 
-function graphFileName(key: GraphKey, variant: string): string {
+function graphFileName(key: GraphKey, variant: string, layout: ModelLayout): string {
+  if (layout === 'samexporter') return SAMEXPORTER_FILES[key];
   return `${GRAPH_STEMS[key]}${variant ? `-${variant}` : ''}.onnx`;
 }
+
+const contractOf = (layout: ModelLayout): typeof CONTRACT => (layout === 'samexporter' ? SAMEXPORTER_CONTRACT : CONTRACT);
 
 /** An external-data location must name a file beside the graph; onnxruntime refuses paths that leave the folder. */
 function safeLocation(location: string): boolean {
   return location !== '' && !path.isAbsolute(location) && !location.split(/[\\/]/).includes('..');
 }
 
-async function checkGraph(dir: string, key: GraphKey, file: string, problems: string[]): Promise<{ report: GraphReport; header?: OnnxHeader }> {
+async function checkGraph(dir: string, key: GraphKey, file: string, layout: ModelLayout, problems: string[]): Promise<{ report: GraphReport; header?: OnnxHeader }> {
   const p = path.join(dir, file);
   const report: GraphReport = { key, file, bytes: (await fs.stat(p)).size, inputs: [], outputs: [], externalData: [] };
   let header: OnnxHeader;
@@ -64,8 +67,8 @@ async function checkGraph(dir: string, key: GraphKey, file: string, problems: st
     return { report };
   }
   Object.assign(report, { irVersion: header.irVersion, opset: header.opset, inputs: header.inputs, outputs: header.outputs });
-  problems.push(...checkValues(file, 'input', CONTRACT[key].inputs, header.inputs).problems);
-  problems.push(...checkValues(file, 'output', CONTRACT[key].outputs, header.outputs).problems);
+  problems.push(...checkValues(file, 'input', contractOf(layout)[key].inputs, header.inputs).problems);
+  problems.push(...checkValues(file, 'output', contractOf(layout)[key].outputs, header.outputs).problems);
   for (const ref of header.externalData) {
     if (!safeLocation(ref.location)) {
       problems.push(`${file}: its weights are in '${ref.location}', outside the model folder; onnxruntime will not read it`);
@@ -86,30 +89,32 @@ async function checkGraph(dir: string, key: GraphKey, file: string, problems: st
 }
 
 /** The vision encoder's outputs and the text encoder's outputs must be what the decoder takes. */
-function checkJoins(headers: Partial<Record<GraphKey, OnnxHeader>>, files: Record<GraphKey, string>, problems: string[]): void {
-  const pairs: Array<[GraphKey, string[]]> = [
-    ['vision', ['fpn_feat_0', 'fpn_feat_1', 'fpn_feat_2', 'fpn_pos_2']],
-    ['text', ['text_features', 'text_mask']],
-  ];
+function checkJoins(headers: Partial<Record<GraphKey, OnnxHeader>>, files: Record<GraphKey, string>, layout: ModelLayout, problems: string[]): void {
+  // [producer, its output, the decoder's input it feeds]
+  const joins: Array<[GraphKey, string, string]> = layout === 'samexporter'
+    ? [
+        ...['vision_pos_enc_0', 'vision_pos_enc_1', 'vision_pos_enc_2', 'backbone_fpn_0', 'backbone_fpn_1', 'backbone_fpn_2'].map((n): [GraphKey, string, string] => ['vision', n, n]),
+        ...Object.entries(SAMEXPORTER_TEXT_TO_DECODER).map(([from, to]): [GraphKey, string, string] => ['text', from, to]),
+      ]
+    : [
+        ...['fpn_feat_0', 'fpn_feat_1', 'fpn_feat_2', 'fpn_pos_2'].map((n): [GraphKey, string, string] => ['vision', n, n]),
+        ...['text_features', 'text_mask'].map((n): [GraphKey, string, string] => ['text', n, n]),
+      ];
   const decoder = headers.decoder;
   if (!decoder) return;
-  for (const [from, names] of pairs) {
-    const producer = headers[from];
-    if (!producer) continue;
-    for (const name of names) {
-      const out = producer.outputs.find((v) => v.name === name);
-      const inp = decoder.inputs.find((v) => v.name === name);
-      if (!out || !inp || out.shape.length !== inp.shape.length) continue;
-      // Axis 0 is the batch; only fixed sizes that disagree are a real mismatch.
-      for (let axis = 1; axis < out.shape.length; axis++) {
-        const a = fixedDim(out, axis);
-        const b = fixedDim(inp, axis);
-        if (a !== undefined && b !== undefined && a !== b) {
-          problems.push(
-            `${files[from]} gives ${name} [${out.shape.join(', ')}] but ${files.decoder} takes [${inp.shape.join(', ')}]: the graphs come from different exports`,
-          );
-          break;
-        }
+  for (const [from, outName, inName] of joins) {
+    const out = headers[from]?.outputs.find((v) => v.name === outName);
+    const inp = decoder.inputs.find((v) => v.name === inName);
+    if (!out || !inp || out.shape.length !== inp.shape.length) continue;
+    // Axis 0 is the batch (or, for samexporter's [L, 1, C] text tensors, the fixed context); only fixed sizes that disagree are a real mismatch.
+    for (let axis = 1; axis < out.shape.length; axis++) {
+      const a = fixedDim(out, axis);
+      const b = fixedDim(inp, axis);
+      if (a !== undefined && b !== undefined && a !== b) {
+        problems.push(
+          `${files[from]} gives ${outName} [${out.shape.join(', ')}] but ${files.decoder} takes ${inName === outName ? '' : `${inName} `}[${inp.shape.join(', ')}]: the graphs come from different exports`,
+        );
+        break;
       }
     }
   }
@@ -151,8 +156,8 @@ async function imageSizeFromConfig(dir: string, warnings: string[]): Promise<num
   return typeof size === 'number' && size > 0 ? size : undefined;
 }
 
-function imageInput(header: OnnxHeader | undefined): ValueInfo | undefined {
-  return header?.inputs.find((v) => CONTRACT.vision.inputs[0].names.includes(v.name));
+function imageInput(header: OnnxHeader | undefined, layout: ModelLayout): ValueInfo | undefined {
+  return header?.inputs.find((v) => contractOf(layout).vision.inputs[0].names.includes(v.name));
 }
 
 /** Checks `dir` for `variant` (blank: the variant the engine would pick) and says everything that is wrong. */
@@ -179,8 +184,11 @@ export async function verifyModelFolder(dir: string, variant?: string, options: 
   const names = listing.files.map((f) => f.file);
   result.sizes.files = listing.files;
   result.sizes.folder = listing.files.reduce((n, f) => n + f.bytes, 0);
-  result.variants = variantsIn(names);
-  const chosen = (variant ?? '').replace(/^-/, '').trim() || result.variants[0] || '';
+  const layout = layoutOf(names) ?? 'usls';
+  if (layoutOf(names)) result.layout = layout;
+  // samexporter's folders hold one set of graphs: one (unsuffixed) variant.
+  result.variants = layout === 'samexporter' ? [''] : variantsIn(names);
+  const chosen = layout === 'samexporter' ? '' : (variant ?? '').replace(/^-/, '').trim() || result.variants[0] || '';
   result.variant = chosen;
 
   try {
@@ -195,17 +203,18 @@ export async function verifyModelFolder(dir: string, variant?: string, options: 
   const files = {} as Record<GraphKey, string>;
   const headers: Partial<Record<GraphKey, OnnxHeader>> = {};
   for (const key of Object.keys(GRAPH_STEMS) as GraphKey[]) {
-    files[key] = graphFileName(key, chosen);
+    files[key] = graphFileName(key, chosen, layout);
     if (!names.includes(files[key])) continue;
-    const { report, header } = await checkGraph(abs, key, files[key], result.problems);
+    const { report, header } = await checkGraph(abs, key, files[key], layout, result.problems);
     result.graphs.push(report);
     if (header) headers[key] = header;
   }
-  checkJoins(headers, files, result.problems);
+  checkJoins(headers, files, layout, result.problems);
   await checkTokenizer(abs, result.problems, result.warnings);
 
-  const image = imageInput(headers.vision);
-  const fromGraph = fixedDim(image, 3) ?? fixedDim(image, 2);
+  const image = imageInput(headers.vision, layout);
+  // [N, 3, S, S] in the usls layout, [3, S, S] in samexporter's.
+  const fromGraph = layout === 'samexporter' ? fixedDim(image, 2) ?? fixedDim(image, 1) : fixedDim(image, 3) ?? fixedDim(image, 2);
   const fromConfig = fromGraph === undefined ? await imageSizeFromConfig(abs, result.warnings) : undefined;
   if (fromGraph !== undefined) Object.assign(result, { imageSize: fromGraph, imageSizeFrom: 'graph' });
   else if (fromConfig !== undefined) Object.assign(result, { imageSize: fromConfig, imageSizeFrom: 'config.json' });

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { main, type CliIo } from '../../src/models/cli';
 import type { VerifyResult } from '../../src/models/report';
 import { buildFixtureModel } from '../fixtures/fixture-model';
+import { buildSamexporterFixture } from '../fixtures/samexporter-model';
 import { tempDir } from '../helpers/temp';
 import { HubServer } from './hub-server';
 
@@ -71,6 +72,19 @@ describe('sam3-model command', () => {
     assert.match(r.out, /on disk: this variant .* whole folder/);
     const json = await run(['info', good, '--json']);
     assert.equal((JSON.parse(json.out) as VerifyResult).graphs.length, 3);
+    assert.match(r.out, /layout: the usls 3-file split/);
+  });
+
+  test("verify and info say which layout a folder holds: samexporter's too", async () => {
+    const dir = path.join(tempDir(), 'samexporter');
+    await buildSamexporterFixture(dir);
+    const v = await run(['verify', dir]);
+    assert.equal(v.code, 0, v.out + v.err);
+    assert.match(v.out, /layout: samexporter's \(AnyLabeling\) export/);
+    const i = await run(['info', dir]);
+    assert.match(i.out, /layout: samexporter's/);
+    assert.match(i.out, /in +image +uint8 +\[3, 112, 112\]/);
+    assert.match(i.out, /out +masks +bool +\[num, 1, height, width\]/);
   });
 
   test('usage errors exit 2 with the usage', async () => {

@@ -7,6 +7,7 @@ import { GRAPH_STEMS } from '../../src/engine/sam3/model-folder';
 import { readOnnxHeader } from '../../src/models/onnx-header';
 import { verifyModelFolder } from '../../src/models/verify';
 import { buildFixtureModel } from '../fixtures/fixture-model';
+import { buildSamexporterFixture } from '../fixtures/samexporter-model';
 import { tempDir } from '../helpers/temp';
 import { externaliseLargestWeight } from './external-data';
 
@@ -148,13 +149,48 @@ describe('verifyModelFolder', () => {
     assert.equal(r.ok, true, r.problems.join('\n'));
   });
 
-  test('another SAM 3 export layout is recognised and explained', async () => {
-    const dir = path.join(tempDir(), 'meta');
-    await fs.mkdir(dir);
-    for (const f of ['sam3_image_encoder.onnx', 'sam3_language_encoder.onnx', 'sam3_decoder.onnx']) await fs.writeFile(path.join(dir, f), '');
+  test("samexporter's layout is recognised and checked against its own contract; empty files in it are damaged graphs", async () => {
+    const dir = path.join(tempDir(), 'samexporter');
+    await buildSamexporterFixture(dir);
+    const r = await verifyModelFolder(dir);
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.layout, 'samexporter');
+    assert.equal(r.imageSize, 112);
+    assert.deepEqual(r.graphs.map((g) => g.file), ['sam3_image_encoder.onnx', 'sam3_language_encoder.onnx', 'sam3_decoder.onnx']);
+    assert.equal((await verifyModelFolder(good)).layout, 'usls');
+
+    const broken = path.join(tempDir(), 'broken');
+    await fs.mkdir(broken);
+    for (const f of ['sam3_image_encoder.onnx', 'sam3_language_encoder.onnx', 'sam3_decoder.onnx', 'tokenizer.json']) await fs.writeFile(path.join(broken, f), '');
+    const b = await verifyModelFolder(broken);
+    assert.equal(b.ok, false);
+    assert.equal(b.layout, 'samexporter');
+    assert.match(b.problems.join('\n'), /sam3_decoder\.onnx: cannot be read as an ONNX model/);
+  });
+
+  test("a samexporter folder without the tokenizer.json it never ships says so; half of one says what is missing", async () => {
+    const dir = path.join(tempDir(), 'no-tokenizer');
+    await buildSamexporterFixture(dir, { noTokenizer: true });
     const r = await verifyModelFolder(dir);
     assert.equal(r.ok, false);
-    assert.match(r.problems.join('\n'), /Meta-code export .* does not run/);
+    assert.match(r.problems.join('\n'), /samexporter's layout\) is incomplete: missing tokenizer\.json\. samexporter's export ships no tokenizer\.json: place CLIP's/);
+
+    const half = path.join(tempDir(), 'half');
+    await fs.mkdir(half);
+    for (const f of ['sam3_image_encoder.onnx', 'sam3_language_encoder.onnx']) await fs.writeFile(path.join(half, f), '');
+    const h = await verifyModelFolder(half);
+    assert.equal(h.ok, false);
+    assert.match(h.problems.join('\n'), /samexporter's export, but sam3_decoder\.onnx is missing/);
+  });
+
+  test('a folder of neither layout gets one message naming what is there and what either layout needs', async () => {
+    const dir = path.join(tempDir(), 'other');
+    await fs.mkdir(dir);
+    for (const f of ['model.onnx', 'notes.txt']) await fs.writeFile(path.join(dir, f), '');
+    const r = await verifyModelFolder(dir);
+    assert.equal(r.ok, false);
+    assert.equal(r.layout, undefined);
+    assert.match(r.problems[0], /It has: model\.onnx, notes\.txt; expected either the usls layout \(vision-encoder\.onnx, .*\) or samexporter's \(sam3_image_encoder\.onnx, sam3_language_encoder\.onnx, sam3_decoder\.onnx/);
   });
 
   test('a model one folder down is pointed at', async () => {

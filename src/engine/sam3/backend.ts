@@ -38,6 +38,7 @@ export interface Sam3CallOptions {
 export function sam3LoadSpec(files: ModelFiles, options: Sam3LoadOptions): LoadSpec {
   const providers = options.executionProviders?.length ? options.executionProviders : ['cpu'];
   return {
+    layout: files.layout,
     graphs: files.graphs,
     tokenizer: files.tokenizer,
     tokenizerConfig: files.tokenizerConfig,
@@ -57,6 +58,10 @@ export const sam3Backend: Backend<ModelInfo, Sam3LoadOptions, Sam3CallOptions> =
   // Any phrase: SAM 3 is the backend of last resort.
   answers: () => true,
   threshold: (o) => checkThreshold('threshold', o.threshold ?? DEFAULT_THRESHOLD),
+  scoreFloor: (info) =>
+    info?.scoreFloor === undefined
+      ? undefined
+      : { threshold: info.scoreFloor, why: `this SAM 3 export (${info.layout}) keeps only scores above ${info.scoreFloor} inside its decoder` },
 
   async prepare(o) {
     if (!o.modelDir) return { ok: false, reason: 'no SAM 3 model folder was given', code: 'MODEL_NOT_CONFIGURED' };

@@ -5,13 +5,15 @@
  */
 import type { GraphKey } from './model-folder';
 
-export type Dtype = 'float' | 'int64' | 'bool';
+export type Dtype = 'float' | 'int64' | 'bool' | 'uint8';
 
 export interface TensorRule {
   /** Accepted names; the first is the contract's own. */
   names: string[];
   dtype: Dtype;
   rank: number;
+  /** May be absent (samexporter's onnxsim pass can drop positional encodings the decoder does not use). */
+  optional?: boolean;
 }
 
 export interface GraphRule {
@@ -43,6 +45,46 @@ export const CONTRACT: Record<GraphKey, GraphRule> = {
     outputs: [t('pred_masks', 'float', 4), t('pred_boxes', 'float', 3), t('pred_logits', 'float', 2), t('presence_logits', 'float', 2)],
   },
 };
+
+const opt = (rule: TensorRule): TensorRule => ({ ...rule, optional: true });
+const VISION_OUT = [
+  t('vision_pos_enc_0', 'float', 4), t('vision_pos_enc_1', 'float', 4), t('vision_pos_enc_2', 'float', 4),
+  t('backbone_fpn_0', 'float', 4), t('backbone_fpn_1', 'float', 4), t('backbone_fpn_2', 'float', 4),
+];
+
+/**
+ * samexporter's layout (docs/samexporter-layout.md): the image encoder takes
+ * uint8 [3, S, S] and normalises inside; the text encoder takes only
+ * `tokens` (padding 0, its mask is tokens == 0); the decoder takes the
+ * original height and width and returns boxes, scores and full-size boolean
+ * masks, keeping only scores above 0.5.
+ */
+export const SAMEXPORTER_CONTRACT: Record<GraphKey, GraphRule> = {
+  vision: { inputs: [t('image', 'uint8', 3)], outputs: VISION_OUT },
+  text: {
+    inputs: [t('tokens', 'int64', 2)],
+    outputs: [t('text_attention_mask', 'bool', 2), t('text_memory', 'float', 3), t('text_embeds', 'float', 3)],
+  },
+  decoder: {
+    inputs: [
+      t('original_height', 'int64', 0), t('original_width', 'int64', 0),
+      opt(VISION_OUT[0]), opt(VISION_OUT[1]), ...VISION_OUT.slice(2),
+      t('language_mask', 'bool', 2), t('language_features', 'float', 3), t('language_embeds', 'float', 3),
+      t('box_coords', 'float', 3), t('box_labels', 'int64', 2), t('box_masks', 'bool', 2),
+    ],
+    outputs: [t('boxes', 'float', 2), t('scores', 'float', 1), t('masks', 'bool', 4)],
+  },
+};
+
+/** The text encoder's outputs as the samexporter decoder names its inputs. */
+export const SAMEXPORTER_TEXT_TO_DECODER: Record<string, string> = {
+  text_attention_mask: 'language_mask',
+  text_memory: 'language_features',
+  text_embeds: 'language_embeds',
+};
+
+/** samexporter's decoder keeps only scores above this (Sam3Processor's confidence threshold, exported with it). */
+export const SAMEXPORTER_SCORE_FLOOR = 0.5;
 
 /** What a session reports about one input or output. */
 export interface ValueInfo {
@@ -76,6 +118,7 @@ export function checkValues(
   const resolved = new Map<string, ValueInfo>();
   for (const rule of rules) {
     const found = values.find((v) => rule.names.includes(v.name));
+    if (!found && rule.optional) continue;
     if (!found) {
       problems.push(`${graphFile}: missing ${side} ${describe(rule)}; it has ${values.map((v) => v.name).join(', ') || 'none'}`);
       continue;

@@ -5,25 +5,25 @@
  */
 import type { HostSide } from '../host/protocol';
 import { toInstances, type RawInstance } from '../instances';
-import { decodeInstances } from './postprocess';
 import type { HostTimings, LoadSpec, ModelInfo, SegmentJob, SegmentReply } from './protocol';
+import type { Feeds, Sam3Runner } from './runner';
+import { SamexporterSessions } from './samexporter-sessions';
 import { Sam3Sessions } from './sessions';
 import { LruCache } from './text-cache';
 import { mergeAcrossPasses } from './tiles';
 import { ClipTokenizer, normalisePrompt } from './tokenizer';
 import { CodedError } from '../../common/coded-error';
 
-type Feeds = Awaited<ReturnType<Sam3Sessions['encodeText']>>;
-
-let sessions: Sam3Sessions | undefined;
+let sessions: Sam3Runner | undefined;
 let tokenizer: ClipTokenizer | undefined;
 let textCache: LruCache<string, Feeds> = new LruCache(256);
 
 async function load(spec: LoadSpec): Promise<ModelInfo> {
   await release();
-  const loaded = await Sam3Sessions.load(spec);
+  const loaded = spec.layout === 'samexporter' ? await SamexporterSessions.load(spec) : await Sam3Sessions.load(spec);
   sessions = loaded;
-  tokenizer = await ClipTokenizer.load(spec.tokenizer, spec.tokenizerConfig, loaded.info.contextLength);
+  // samexporter's text encoder takes its mask as tokens != 0: it pads with 0, not CLIP's end token.
+  tokenizer = await ClipTokenizer.load(spec.tokenizer, spec.tokenizerConfig, loaded.info.contextLength, spec.layout === 'samexporter' ? 0 : undefined);
   textCache = new LruCache(spec.textCacheSize);
   return loaded.info;
 }
@@ -50,7 +50,7 @@ async function segment(job: SegmentJob): Promise<SegmentReply> {
     if (!feats) {
       const t0 = clock();
       const tokens = tokenizer.encode(key);
-      feats = await sessions.encodeText(tokens.inputIds, tokens.attentionMask);
+      feats = await sessions.encodeText(tokens);
       textCache.set(key, feats);
       timings.textMs += clock() - t0;
       timings.textEncodes++;
@@ -62,7 +62,7 @@ async function segment(job: SegmentJob): Promise<SegmentReply> {
   for (let source = 0; source < job.tiles.length; source++) {
     const tile = job.tiles[source];
     let t0 = clock();
-    const pixels = sessions.toPixelTensor(tile.rgb);
+    const pixels = sessions.pixels(tile.rgb);
     timings.preprocessMs += clock() - t0;
     t0 = clock();
     // One vision pass per image or tile, shared by every prompt.
@@ -71,12 +71,12 @@ async function segment(job: SegmentJob): Promise<SegmentReply> {
     timings.visionPasses++;
     for (let p = 0; p < job.prompts.length; p++) {
       t0 = clock();
-      const out = await sessions.decode(image, texts[p]);
+      const out = await sessions.decode(image, texts[p], tile.region);
       timings.decoderMs += clock() - t0;
       timings.decoderRuns++;
       t0 = clock();
       const { label, threshold } = job.prompts[p];
-      found.push(...decodeInstances(out, tile.region, job, label, threshold, source));
+      found.push(...out.instances(job, label, threshold, source));
       timings.postprocessMs += clock() - t0;
     }
   }

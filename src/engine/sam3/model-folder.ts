@@ -14,10 +14,40 @@ export const GRAPH_STEMS = {
 } as const;
 export type GraphKey = keyof typeof GRAPH_STEMS;
 
+/**
+ * The two SAM 3 ONNX layouts the engine runs: usls' 3-file split
+ * (docs/sam3-onnx-contract.md, in precision variants) and samexporter's
+ * (AnyLabeling; docs/samexporter-layout.md, one precision, no tokenizer).
+ */
+export type ModelLayout = 'usls' | 'samexporter';
+
+/** samexporter's file names; its folders have no variants. */
+export const SAMEXPORTER_FILES: Record<GraphKey, string> = {
+  vision: 'sam3_image_encoder.onnx',
+  text: 'sam3_language_encoder.onnx',
+  decoder: 'sam3_decoder.onnx',
+};
+
+/** The layout of a folder from its file names: usls when one of its variants is complete, else samexporter when its three graphs are there. */
+export function layoutOf(names: string[]): ModelLayout | undefined {
+  if (variantsIn(names).length > 0) return 'usls';
+  return Object.values(SAMEXPORTER_FILES).every((f) => names.includes(f)) ? 'samexporter' : undefined;
+}
+
+/** What a folder of either layout must hold, for messages. */
+export const LAYOUTS_EXPECTED =
+  'expected either the usls layout (vision-encoder.onnx, text-encoder.onnx, geo-encoder-mask-decoder.onnx, each optionally with a -variant suffix, and tokenizer.json) ' +
+  "or samexporter's (sam3_image_encoder.onnx, sam3_language_encoder.onnx, sam3_decoder.onnx, with a CLIP tokenizer.json placed beside them)";
+
+/** samexporter ships no tokenizer: where a user gets the one its text encoder was trained with. */
+export const SAMEXPORTER_TOKENIZER_HELP =
+  "samexporter's export ships no tokenizer.json: place CLIP's (openai/clip-vit-base-patch32 on Hugging Face, or the one in any usls SAM 3 folder) beside the graphs";
+
 export const MODEL_HELP = 'See models/README.md in @sam3-redact/node-red-sam3-redact for how to get a SAM 3 model.';
 
 export interface ModelFiles {
   dir: string;
+  layout: ModelLayout;
   /** '' for the plain fp32 files, else the suffix after the dash ('fp16', 'q4f16', ...). */
   variant: string;
   graphs: Record<GraphKey, string>;
@@ -100,6 +130,7 @@ export async function resolveModelFiles(dir: string, variant?: string, device: D
   }
   const complete = variantsIn(names);
   let wanted = (variant ?? '').replace(/^-/, '').trim();
+  if (layoutOf(names) === 'samexporter') return samexporterFiles(abs, names, wanted);
   // 'fp32' is what people call the unsuffixed files, unless the folder really has '-fp32' ones.
   if (wanted.toLowerCase() === 'fp32' && !names.some((n) => /-fp32\.onnx$/.test(n))) wanted = '';
   const chosen = wanted || (preferredVariant(complete, device) ?? '');
@@ -114,8 +145,11 @@ export async function resolveModelFiles(dir: string, variant?: string, device: D
   if (missing.length > 0) {
     const others = complete.filter((v) => v !== chosen).map((v) => v || 'fp32 (no suffix)');
     const hint = others.length > 0 ? ` Complete variants in this folder: ${others.join(', ')}.` : '';
+    // Nothing of the usls layout there at all: say what is there and what either layout needs.
+    const noGraphs = complete.length === 0 && !Object.values(GRAPH_STEMS).some((stem) => names.some((n) => n.startsWith(stem) && n.endsWith('.onnx')));
+    const there = noGraphs ? ` It has: ${names.length ? names.slice(0, 12).join(', ') + (names.length > 12 ? ', ...' : '') : 'nothing'}; ${LAYOUTS_EXPECTED}.` : '';
     throw new ModelFolderError(
-      `SAM 3 model folder ${abs} is incomplete${chosen ? ` for variant '${chosen}'` : ''}: missing ${missing.join(', ')}.${hint} ${MODEL_HELP}`,
+      `SAM 3 model folder ${abs} is incomplete${chosen ? ` for variant '${chosen}'` : ''}: missing ${missing.join(', ')}.${hint}${there} ${MODEL_HELP}`,
       'MODEL_FOLDER_INCOMPLETE',
     );
   }
@@ -123,12 +157,25 @@ export async function resolveModelFiles(dir: string, variant?: string, device: D
     names.includes(name) && (await isFile(path.join(abs, name))) ? path.join(abs, name) : undefined;
   return {
     dir: abs,
+    layout: 'usls',
     variant: chosen,
     graphs,
     tokenizer: path.join(abs, 'tokenizer.json'),
     tokenizerConfig: await optional('tokenizer_config.json'),
     config: await optional('config.json'),
   };
+}
+
+/** A samexporter folder: its three graphs (weights in .data files beside them) and a tokenizer.json the user placed there. */
+async function samexporterFiles(abs: string, names: string[], wanted: string): Promise<ModelFiles> {
+  if (wanted && wanted.toLowerCase() !== 'fp32') {
+    throw new ModelFolderError(`SAM 3 model folder ${abs} holds samexporter's export, which has no variant '${wanted}': leave the variant blank. ${MODEL_HELP}`, 'MODEL_FOLDER_INCOMPLETE');
+  }
+  if (!names.includes('tokenizer.json') || !(await isFile(path.join(abs, 'tokenizer.json')))) {
+    throw new ModelFolderError(`SAM 3 model folder ${abs} (samexporter's layout) is incomplete: missing tokenizer.json. ${SAMEXPORTER_TOKENIZER_HELP}. ${MODEL_HELP}`, 'MODEL_FOLDER_INCOMPLETE');
+  }
+  const graphs = Object.fromEntries(Object.entries(SAMEXPORTER_FILES).map(([k, f]) => [k, path.join(abs, f)])) as Record<GraphKey, string>;
+  return { dir: abs, layout: 'samexporter', variant: '', graphs, tokenizer: path.join(abs, 'tokenizer.json') };
 }
 
 const SAMPLE = 4 * 1024 * 1024;

@@ -3,7 +3,7 @@
  * score = sigmoid(query logit) * sigmoid(presence logit), boxes scaled to the
  * image and clipped, masks upsampled bilinearly and kept where logit > 0.
  */
-import type { Box } from '../../common/types';
+import type { Box, BoxMask } from '../../common/types';
 import type { RawInstance } from '../instances';
 import type { Region } from '../region';
 import { filledMask, tighten, upsampleMask } from './mask-upsample';
@@ -52,7 +52,7 @@ export function decodeInstances(
     const right = Math.min(region.x + region.width, Math.ceil(Math.max(bx1, bx2)) + marginX);
     const bottom = Math.min(region.y + region.height, Math.ceil(Math.max(by1, by2)) + marginY);
     const window: Region = { x: left, y: top, width: Math.max(0, right - left), height: Math.max(0, bottom - top) };
-    let mask = window.width > 0 && window.height > 0
+    const mask = window.width > 0 && window.height > 0
       ? tighten(upsampleMask(out.masks, q * plane, out.maskHeight, out.maskWidth, region, window))
       : null;
     const boxRegion: Region = {
@@ -61,19 +61,28 @@ export function decodeInstances(
       width: Math.ceil(Math.max(bx1, bx2)) - Math.floor(Math.min(bx1, bx2)),
       height: Math.ceil(Math.max(by1, by2)) - Math.floor(Math.min(by1, by2)),
     };
-    if (!mask) {
-      // A confident query whose mask vanished at full resolution: cover its
-      // box rather than nothing (a privacy tool errs towards covering).
-      if (boxRegion.width <= 0 || boxRegion.height <= 0) continue;
-      mask = filledMask(boxRegion);
-    }
-    const box: Box = [
-      Math.min(boxRegion.x, mask.x),
-      Math.min(boxRegion.y, mask.y),
-      Math.max(boxRegion.x + boxRegion.width, mask.x + mask.width),
-      Math.max(boxRegion.y + boxRegion.height, mask.y + mask.height),
-    ];
-    found.push({ label, score, box, mask, source });
+    const inst = instanceOf(label, score, boxRegion, mask, source);
+    if (inst) found.push(inst);
   }
   return found;
+}
+
+/**
+ * One instance from a kept query's box and mask: a confident query whose
+ * mask vanished is covered by its box rather than not at all (a privacy tool
+ * errs towards covering); the box grows to hold the whole mask.
+ */
+export function instanceOf(label: string, score: number, boxRegion: Region, found: BoxMask | null, source: number): RawInstance | null {
+  let mask = found;
+  if (!mask) {
+    if (boxRegion.width <= 0 || boxRegion.height <= 0) return null;
+    mask = filledMask(boxRegion);
+  }
+  const box: Box = [
+    Math.min(boxRegion.x, mask.x),
+    Math.min(boxRegion.y, mask.y),
+    Math.max(boxRegion.x + Math.max(0, boxRegion.width), mask.x + mask.width),
+    Math.max(boxRegion.y + Math.max(0, boxRegion.height), mask.y + mask.height),
+  ];
+  return { label, score, box, mask, source };
 }

@@ -2,9 +2,10 @@
 import type { Instance } from '../../common/types';
 import type { PromptSpec } from '../backend';
 import type { Region } from '../region';
-import type { GraphKey } from './model-folder';
+import type { GraphKey, ModelLayout } from './model-folder';
 
 export interface LoadSpec {
+  layout: ModelLayout;
   graphs: Record<GraphKey, string>;
   tokenizer: string;
   tokenizerConfig?: string;
@@ -15,6 +16,9 @@ export interface LoadSpec {
 }
 
 export interface ModelInfo {
+  layout: ModelLayout;
+  /** Scores below this never come out of the model (samexporter's decoder filters at 0.5); prompts asking for less get this. */
+  scoreFloor?: number;
   /** S: the square size the vision encoder takes. */
   imageSize: number;
   contextLength: number;

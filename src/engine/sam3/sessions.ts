@@ -11,15 +11,16 @@ import { float32ToHalf, halfToFloat32 } from './float16';
 import type { LoadSpec, ModelInfo } from './protocol';
 import { GRAPH_STEMS, MODEL_HELP, ModelFolderError, type GraphKey } from './model-folder';
 import { HALF_RANGE, toChw } from '../normalise';
-import type { DecoderOutput } from './postprocess';
+import { decodeInstances } from './postprocess';
 import { CodedError } from '../../common/coded-error';
-
-type Feeds = Record<string, ort.Tensor>;
+import type { Decoded, Feeds, Sam3Runner } from './runner';
+import type { Region } from '../region';
+import type { TokenizedPrompt } from './tokenizer';
 
 const DEFAULT_IMAGE_SIZE = 1008;
 const DEFAULT_CONTEXT = 32;
 
-function infos(values: readonly ort.InferenceSession.ValueMetadata[]): ValueInfo[] {
+export function infos(values: readonly ort.InferenceSession.ValueMetadata[]): ValueInfo[] {
   return values.map((v) => (v.isTensor ? { name: v.name, type: v.type, shape: v.shape } : { name: v.name, shape: [] }));
 }
 
@@ -33,7 +34,7 @@ export function checkProviders(requested: string[]): void {
   }
 }
 
-async function createSession(file: string, spec: LoadSpec): Promise<ort.InferenceSession> {
+export async function createSession(file: string, spec: LoadSpec): Promise<ort.InferenceSession> {
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: [...spec.executionProviders.filter((e) => e !== 'cpu'), 'cpu'],
     graphOptimizationLevel: 'all',
@@ -73,11 +74,11 @@ async function readImageSizeFromConfig(configPath: string | undefined): Promise<
   }
 }
 
-function floatTensor(data: Float32Array, dims: number[], type: 'float32' | 'float16'): ort.Tensor {
+export function floatTensor(data: Float32Array, dims: number[], type: 'float32' | 'float16'): ort.Tensor {
   return type === 'float16' ? new ort.Tensor('float16', float32ToHalf(data), dims) : new ort.Tensor('float32', data, dims);
 }
 
-function asFloat32(t: ort.Tensor): Float32Array {
+export function asFloat32(t: ort.Tensor): Float32Array {
   if (t.type === 'float32') return t.data as Float32Array;
   if (t.type === 'float16') {
     const d = t.data as unknown;
@@ -87,12 +88,13 @@ function asFloat32(t: ort.Tensor): Float32Array {
 }
 
 /** Re-types a float tensor for the next graph when the two graphs' precisions differ. */
-function convertFloat(t: ort.Tensor, to: 'float32' | 'float16'): ort.Tensor {
+export function convertFloat(t: ort.Tensor, to: 'float32' | 'float16'): ort.Tensor {
   if (t.type === to) return t;
   return floatTensor(asFloat32(t), [...t.dims], to);
 }
 
-export class Sam3Sessions {
+/** usls' 3-file split (docs/sam3-onnx-contract.md). */
+export class Sam3Sessions implements Sam3Runner {
   private constructor(
     private readonly vision: ort.InferenceSession,
     private readonly text: ort.InferenceSession,
@@ -130,6 +132,7 @@ export class Sam3Sessions {
     const floatOf = (v: ValueInfo | undefined): 'float32' | 'float16' => (v?.type === 'float16' ? 'float16' : 'float32');
     const decoderInputTypes = new Map([...resolved.decoder.inputs].map(([k, v]) => [k, v.type]));
     return new Sam3Sessions(sessions.vision, sessions.text, sessions.decoder, image.name, decoderInputTypes, {
+      layout: 'usls',
       imageSize,
       contextLength,
       floatTypes: {
@@ -142,7 +145,7 @@ export class Sam3Sessions {
   }
 
   /** S x S RGB bytes -> normalised NCHW (x / 127.5 - 1), as the contract's preprocessing says. */
-  toPixelTensor(rgb: Uint8Array): ort.Tensor {
+  pixels(rgb: Uint8Array): ort.Tensor {
     const s = this.info.imageSize;
     return floatTensor(toChw(rgb, s, s, HALF_RANGE), [1, 3, s, s], this.info.floatTypes.vision);
   }
@@ -154,16 +157,16 @@ export class Sam3Sessions {
     return feats;
   }
 
-  async encodeText(inputIds: BigInt64Array, attentionMask: BigInt64Array): Promise<Feeds> {
+  async encodeText(tokens: TokenizedPrompt): Promise<Feeds> {
     const n = this.info.contextLength;
     const out = await this.text.run({
-      input_ids: new ort.Tensor('int64', inputIds, [1, n]),
-      attention_mask: new ort.Tensor('int64', attentionMask, [1, n]),
+      input_ids: new ort.Tensor('int64', tokens.inputIds, [1, n]),
+      attention_mask: new ort.Tensor('int64', tokens.attentionMask, [1, n]),
     });
     return { text_features: this.forDecoder('text_features', out.text_features), text_mask: out.text_mask };
   }
 
-  async decode(image: Feeds, text: Feeds): Promise<DecoderOutput> {
+  async decode(image: Feeds, text: Feeds, region: Region): Promise<Decoded> {
     const boxType = this.decoderInputTypes.get('input_boxes') === 'float16' ? 'float16' : 'float32';
     const out = await this.decoder.run({
       ...image,
@@ -174,7 +177,7 @@ export class Sam3Sessions {
     });
     const masks = out.pred_masks;
     const [, queries, maskHeight, maskWidth] = masks.dims;
-    return {
+    const decoded = {
       masks: asFloat32(masks),
       maskHeight,
       maskWidth,
@@ -183,6 +186,7 @@ export class Sam3Sessions {
       presence: asFloat32(out.presence_logits)[0],
       queries,
     };
+    return { instances: (size, label, threshold, source) => decodeInstances(decoded, region, size, label, threshold, source) };
   }
 
   private forDecoder(name: string, t: ort.Tensor): ort.Tensor {

@@ -34,7 +34,8 @@ export class ClipTokenizer {
     readonly contextLength: number,
   ) {}
 
-  static async load(tokenizerPath: string, configPath: string | undefined, contextLength: number): Promise<ClipTokenizer> {
+  /** `padId`: the id a layout pads with whatever the tokenizer says (samexporter's text encoder needs 0). */
+  static async load(tokenizerPath: string, configPath: string | undefined, contextLength: number, padId?: number): Promise<ClipTokenizer> {
     let json: unknown;
     let config: Record<string, unknown> = {};
     try {
@@ -55,7 +56,7 @@ export class ClipTokenizer {
     const eot = tokenizer.token_to_id('<|endoftext|>') ?? CLIP_EOT;
     // CLIP pads with EOT; a tokenizer_config that names another pad token wins.
     const padToken = typeof config.pad_token === 'string' ? config.pad_token : undefined;
-    const pad = (padToken ? tokenizer.token_to_id(padToken) : undefined) ?? eot;
+    const pad = padId ?? (padToken ? tokenizer.token_to_id(padToken) : undefined) ?? eot;
     return new ClipTokenizer(tokenizer, sot, eot, pad, contextLength);
   }
 
