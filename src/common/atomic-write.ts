@@ -54,14 +54,16 @@ export function isStaleTemp(name: string): boolean {
 export interface WriteOptions {
   /** Called just before the temporary file takes the target's name; a throw leaves no file. */
   beforeRename?: () => void;
+  /** File mode (default 0o644); 0o600 for what only the Node-RED user may read. */
+  mode?: number;
 }
 
 /** Writes `data` to a new hidden temporary file in `dir`, flushed to disk; returns its path. */
-export async function writeTemp(dir: string, data: Buffer | string): Promise<string> {
+export async function writeTemp(dir: string, data: Buffer | string, mode = 0o644): Promise<string> {
   await fs.mkdir(dir, { recursive: true });
   const temp = tempIn(dir);
   try {
-    const handle = await fs.open(temp, 'wx', 0o644);
+    const handle = await fs.open(temp, 'wx', mode);
     try {
       await handle.writeFile(data);
       await handle.sync();
@@ -76,7 +78,7 @@ export async function writeTemp(dir: string, data: Buffer | string): Promise<str
 }
 
 export async function writeFileAtomic(target: string, data: Buffer | string, options: WriteOptions = {}): Promise<void> {
-  const temp = await writeTemp(path.dirname(target), data);
+  const temp = await writeTemp(path.dirname(target), data, options.mode);
   try {
     options.beforeRename?.();
     await fs.rename(temp, target);

@@ -9,6 +9,7 @@ import type { ImageInput, Instance } from '../common/types';
 import { redactImage, validateZones, type PrivacyZone, type RedactMode, type RedactOptions, type RedactResult } from '../redact';
 import type { Request, Response } from 'express';
 import { forgetSample, keepSample, sampleOf } from './lib/redacted-samples';
+import { redactSettings } from './lib/redact-settings';
 import { writeFileAtomic } from '../common/atomic-write';
 import { confinePath } from '../common/path-guard';
 import { rootsFromSettings } from './lib/allowed-roots';
@@ -55,7 +56,15 @@ type BlurMsg = NodeMessageInFlow & {
   redactMode?: unknown;
   filename?: unknown;
   zones?: unknown;
+  review?: unknown;
 };
+
+/** The review summary an audit keeps: the decision, who, when, and each change (not the removed instances' masks). */
+function reviewRecord(review: unknown): Record<string, unknown> {
+  const record = { ...(review as Record<string, unknown>) };
+  delete record.removed;
+  return record;
+}
 
 const MODES: RedactMode[] = ['blur', 'pixelate', 'fill'];
 /** Errors that are no fault of the detections: the image itself is refused, so there is nothing to hide. */
@@ -107,6 +116,8 @@ export = function register(RED: NodeAPI): void {
       zonesProblem = err as Error;
       node.error(zonesProblem.message);
     }
+    // The review page previews with these settings when a review node names this node.
+    redactSettings.set(node.id, { ...options, zones: ownZones });
     const redactAllOnInvalid = config.onInvalid === 'redact-all';
     const status = new ThrottledStatus((s) => node.status(s));
     const roots = rootsFromSettings(RED);
@@ -194,6 +205,8 @@ export = function register(RED: NodeAPI): void {
           threshold: seg.threshold,
           modelId: seg.modelId,
           ...(reason ? { reason } : {}),
+          // Who decided what, when the image passed a review node.
+          ...(msg.review && typeof msg.review === 'object' ? { review: reviewRecord(msg.review) } : {}),
           // Each zone by name (unnamed ones by their place), with the pixels it hid.
           ...(result.summary.zones ? { zones: result.summary.zones.map((z, i) => ({ name: z.name ?? `zone ${i + 1}`, pixels: z.pixels })) } : {}),
           ...(check ? { verification: { checked: check.checked, unreadable: check.unreadable, legible: 0, ms: Math.round(check.ms) } } : {}),
@@ -224,6 +237,7 @@ export = function register(RED: NodeAPI): void {
     node.on('close', (_removed: boolean, done: () => void) => {
       status.stop();
       forgetSample(node.id);
+      redactSettings.delete(node.id);
       if (!verifier) return done();
       verifier.shared.removeUser(node.id).then(done, () => done());
     });

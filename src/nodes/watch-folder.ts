@@ -134,6 +134,7 @@ export = function register(RED: NodeAPI): void {
               perLabel: msg.redaction?.perLabel,
               backends: msg.segmentation?.backends,
               zones: msg.redaction?.zones ?? msg.video?.zones,
+              review: msg.redaction?.review,
               video: msg.video,
             })
             .then((job) => node.log(RED._('watch-folder.log.done', { file: printable(job.relative), seconds: seconds(Date.now() - job.startedAt), found: found(msg, (k, p) => RED._(k, p)) })));

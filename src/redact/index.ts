@@ -3,7 +3,7 @@
  * instances (masks in upright image coordinates) and returns the image with
  * exactly those regions blurred, pixelated or filled, in the same format.
  */
-export { redactImage } from './redact-image';
+export { redactImage, REVIEW_BACKEND } from './redact-image';
 export { validateInstances } from './validate';
 export { REDACT_DEFAULTS } from './options';
 export { validateZones, zoneMask, ZONE_LABEL, type PrivacyZone } from './zones';

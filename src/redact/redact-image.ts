@@ -19,6 +19,9 @@ import type { RedactOptions, RedactResult, RedactSummary } from './types';
 import { validateInstances } from './validate';
 import { ZONE_LABEL, zoneMask, type PrivacyZone } from './zones';
 
+/** The backend of instances a person added in review. */
+export const REVIEW_BACKEND = 'review';
+
 function coverFor(inst: Instance, o: ResolvedOptions, width: number, height: number): Cover | null {
   // An empty mask with a real box still means "something is here": cover the box.
   const mask = (o.cover === 'mask' ? rleToBoxMask(inst.mask) : null) ?? boxToMask(inst.box, width, height);
@@ -79,7 +82,8 @@ export async function redactImage(image: ImageInput, instances: Instance[], opts
     applied = 'all';
   } else {
     const chosen: Target[] = validateInstances(instances, width, height)
-      .filter((i) => i.score >= o.minScore && (!o.labels || o.labels.has(i.label)))
+      // What a reviewer drew (backend 'review') is hidden whatever the label and score filters say.
+      .filter((i) => i.backend === REVIEW_BACKEND || (i.score >= o.minScore && (!o.labels || o.labels.has(i.label))))
       .map((inst) => ({ label: inst.label, cover: () => coverFor(inst, o, width, height) }));
     // Zones pass every filter: they are hidden whatever was found.
     o.zones.forEach((zone, i) => chosen.push({ label: ZONE_LABEL, zone: i, cover: () => zoneCover(zone, o, width, height) }));

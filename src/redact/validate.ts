@@ -80,6 +80,12 @@ export function validateInstances(value: unknown, width: number, height: number)
       if (typeof o.carried !== 'boolean') throw new CodedError('DETECTIONS_INVALID', `${where}.carried must be a boolean, got ${describe(o.carried)}`);
       out.carried = o.carried;
     }
+    // Which model found it: a reviewer's additions ('review') pass every filter, and the record keeps who found what.
+    if (o.backend !== undefined) {
+      if (typeof o.backend !== 'string') throw new CodedError('DETECTIONS_INVALID', `${where}.backend must be a string, got ${describe(o.backend)}`);
+      out.backend = o.backend;
+    }
+    if (typeof o.track === 'number' && Number.isInteger(o.track)) (out as Instance & { track?: number }).track = o.track;
     return out;
   });
 }

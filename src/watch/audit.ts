@@ -13,6 +13,8 @@ export interface AuditFacts {
   backends?: unknown;
   /** The fixed privacy zones hidden, by name (with the pixels each hid, for a photo). */
   zones?: unknown;
+  /** A person's review: decision, reviewer, time and each change. */
+  review?: unknown;
   video?: { frames?: number; detections?: { fresh: number; carried: number }; coveredWhole?: { frames: number; because: string[] }; tracksPerLabel?: Record<string, number> };
 }
 
@@ -67,6 +69,7 @@ export async function auditRecord(o: AuditSubject): Promise<object> {
     instancesPerLabel: o.facts.perLabel,
     backends: o.facts.backends,
     ...(o.facts.zones !== undefined ? { zones: o.facts.zones } : {}),
+    ...(o.facts.review !== undefined ? { review: o.facts.review } : {}),
     ...(o.facts.video
       ? {
           video: {

@@ -44,6 +44,11 @@ export interface ClaimRecord {
   stopped?: boolean;
   /** Why the last attempt did not finish, where that is known. */
   lastError?: string;
+  /**
+   * Waiting for a person's decision (the review item's id): no time limit
+   * runs, and after a restart the claim is held again as it was, not re-run.
+   */
+  parked?: string;
 }
 
 export interface Claim extends ClaimRecord {
@@ -168,6 +173,12 @@ export class ClaimStore {
     await this.writeRecord(claim);
   }
 
+  /** A claim waiting for review (`id`), or no longer (undefined). */
+  async markParked(claim: Claim, id: string | undefined): Promise<void> {
+    claim.parked = id;
+    await this.writeRecord(claim);
+  }
+
   /** Recorded before the output is published: should this attempt fail after all, the output is its own to remove. */
   async markPublished(claim: Claim): Promise<void> {
     claim.published = true;
@@ -264,13 +275,14 @@ export class ClaimStore {
       const token = name.slice(0, -5);
       if (active.has(token) || (record.leaseUntil > now && !ownerGone(record.owner))) continue;
       const gone = ownerGone(record.owner);
-      const unfinished = (record.unfinished ?? 0) + (record.stopped ? 0 : 1);
+      // A claim parked for review was not running: it is held again as it was, not counted as an attempt.
+      const unfinished = (record.unfinished ?? 0) + (record.stopped || record.parked ? 0 : 1);
       const fresh: ClaimRecord = {
         ...record,
         token: newToken(),
         leaseUntil: now + this.o.leaseMs,
         owner: this.owner,
-        attempt: record.attempt + 1,
+        attempt: record.parked ? record.attempt : record.attempt + 1,
         unfinished,
         reserved: record.reserved ?? [],
         output: record.output ?? outputRelativeFor(record.relative),
@@ -283,8 +295,8 @@ export class ClaimStore {
         continue; // another instance took it over first
       }
       const file = this.fileOf(fresh.token, record.relative);
-      // The attempt that ended wrote its result here, if anything.
-      if (record.staging) await fs.rm(record.staging, { force: true });
+      // The attempt that ended wrote its result here, if anything (a parked one had not started writing).
+      if (record.staging && !record.parked) await fs.rm(record.staging, { force: true });
       try {
         await fs.access(file);
       } catch {

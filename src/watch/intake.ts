@@ -99,7 +99,8 @@ interface Active {
   claim: Claim;
   job: IntakeJob;
   live: LiveClaim;
-  timer: NodeJS.Timeout;
+  /** The time limit; none while the claim is parked for review. */
+  timer: NodeJS.Timeout | undefined;
 }
 
 const exists = (p: string): Promise<boolean> => fs.access(p).then(() => true, () => false);
@@ -209,8 +210,11 @@ export class FolderIntake extends EventEmitter {
     }
   }
 
+  /** Jobs taking a slot: a claim parked for review waits for a person, not for the machine. */
   private get busy(): number {
-    return this.active.size + this.stopping;
+    let running = 0;
+    for (const a of this.active.values()) if (!a.claim.parked) running++;
+    return running + this.stopping;
   }
 
   private enqueue(file: string): void {
@@ -268,7 +272,7 @@ export class FolderIntake extends EventEmitter {
 
   private begin(claim: Claim): void {
     const output = this.claims.outputOf(claim);
-    const live = new LiveClaim(claim.token, output, claim.staging);
+    const live = new LiveClaim(claim.token, output, claim.staging, (id) => this.park(claim.token, id), claim.parked);
     const job: IntakeJob = {
       token: claim.token,
       kind: kindOf(claim.relative) ?? 'image',
@@ -280,12 +284,29 @@ export class FolderIntake extends EventEmitter {
       startedAt: Date.now(),
       signal: live.signal,
     };
-    const timer = setTimeout(() => void this.fail(claim.token, `not finished within ${Math.round(this.o.timeoutMs / 1000)} s`).catch(() => undefined), this.o.timeoutMs);
     liveClaims.add(live);
-    this.active.set(claim.token, { claim, job, live, timer });
+    // Held again after a restart while it waits for review: no time limit, and no job (its message waits in the review queue).
+    const parked = claim.parked !== undefined;
+    this.active.set(claim.token, { claim, job, live, timer: parked ? undefined : this.timeLimit(claim.token) });
     this.counts.processing = this.active.size;
     this.changed();
-    this.emit('job', job);
+    if (!parked) this.emit('job', job);
+  }
+
+  private timeLimit(token: string): NodeJS.Timeout {
+    return setTimeout(() => void this.fail(token, `not finished within ${Math.round(this.o.timeoutMs / 1000)} s`).catch(() => undefined), this.o.timeoutMs);
+  }
+
+  /** A claim parked for review (`id`) or back from it (undefined): the time limit stops, or starts again from now. */
+  private async park(token: string, id: string | undefined): Promise<void> {
+    const a = this.active.get(token);
+    if (!a) throw new UnknownClaimError(token);
+    clearTimeout(a.timer);
+    a.timer = id === undefined ? this.timeLimit(token) : undefined;
+    await this.claims.markParked(a.claim, id);
+    // A parked claim frees its slot for the next file.
+    this.changed();
+    void this.pump();
   }
 
   /** Takes a job out of progress; its slot stays taken until `settled` runs. */

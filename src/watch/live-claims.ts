@@ -33,7 +33,33 @@ export class LiveClaim {
     readonly output: string,
     /** Where workers write the result. */
     readonly staging: string,
+    /** The intake's side of parking (see park()). */
+    private readonly parking?: (id: string | undefined) => Promise<void>,
+    /** The review item it waits for, when it was parked before a restart. */
+    private parkedAs?: string,
   ) {}
+
+  /** The review item this claim waits for, if parked. */
+  get parkedFor(): string | undefined {
+    return this.parkedAs;
+  }
+
+  /**
+   * The claim's file waits for a person's decision (review item `id`): its
+   * time limit stops, its lease is still renewed, and a restart holds it
+   * again instead of running it. unpark() when the decision is made.
+   */
+  async park(id: string): Promise<void> {
+    this.assertLive();
+    this.parkedAs = id;
+    await this.parking?.(id);
+  }
+
+  /** The decision is made: the time limit runs again, from now. */
+  async unpark(): Promise<void> {
+    this.parkedAs = undefined;
+    await this.parking?.(undefined);
+  }
 
   get signal(): AbortSignal {
     return this.abort.signal;
@@ -92,6 +118,11 @@ export const liveClaims = {
   },
   get(token: unknown): LiveClaim | undefined {
     return typeof token === 'string' ? registry.get(token) : undefined;
+  },
+  /** The claim parked for review item `id` (its token changes when a restart takes it up again). */
+  parkedFor(id: string): LiveClaim | undefined {
+    for (const claim of registry.values()) if (claim.parkedFor === id) return claim;
+    return undefined;
   },
   /** Whether `token` names a claim that has ended (finished, failed, timed out, or its flow stopped). */
   hasEnded(token: unknown): boolean {

@@ -94,6 +94,8 @@ export interface StartOptions {
   /** The node binary to run it with; default this process's. */
   nodeBin?: string;
   nodeArgs?: string[];
+  /** More settings.js entries (JSON values), e.g. adminAuth. */
+  settings?: Record<string, unknown>;
 }
 
 /** Starts Node-RED on a free port of 127.0.0.1 and resolves once its admin API answers. */
@@ -118,6 +120,7 @@ export async function startNodeRed(opts: StartOptions): Promise<NodeRed> {
   diagnostics: { enabled: false, ui: false },
   editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } },
   logging: { console: { level: 'info', metrics: false, audit: false } },
+${Object.entries(opts.settings ?? {}).map(([k, v]) => `  ${k}: ${JSON.stringify(v)},`).join('\n')}
 };
 `,
   );
@@ -140,12 +143,9 @@ export async function startNodeRed(opts: StartOptions): Promise<NodeRed> {
     if (child.exitCode !== null) throw new Error(`Node-RED exited with ${child.exitCode} before it answered:\n${output}`);
     // "Started flows" comes after the nodes are registered and the admin API is up.
     if (/Started flows|Stopped flows|Flows file .* not found|Creating new flow file/i.test(output) || /Server now running/.test(output)) {
-      try {
-        await get('settings');
-        break;
-      } catch {
-        /* not yet */
-      }
+      // With adminAuth the admin API answers 401 to a caller without a token: it is up all the same.
+      const status = await fetch(url + 'settings').then((r) => r.status, () => 0);
+      if (status === 200 || status === 401) break;
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
