@@ -480,6 +480,17 @@ describe('the editor in Chromium', { skip, timeout: 10 * 60_000 }, () => {
     await screenshot('zones-dialog', 'zones-dialog.png', tray ?? undefined);
     await page.click('#node-dialog-ok');
     await page.locator('#node-dialog-ok').waitFor({ state: 'detached' });
+    // Exported and imported again (as a user copies a flow to another Node-RED), the zone comes along.
+    const copied = await page.evaluate((id: string) => {
+      const set = RED.nodes.createExportableNodeSet([RED.nodes.node(id)]);
+      const before = new Set(RED.nodes.filterNodes({ type: 'mask-blur' }).map((n: any) => n.id));
+      RED.nodes.import(JSON.parse(JSON.stringify(set)), { generateIds: true });
+      const copy = RED.nodes.filterNodes({ type: 'mask-blur' }).find((n: any) => !before.has(n.id));
+      const zones = copy?.zones;
+      if (copy) RED.nodes.remove(copy.id);
+      return zones;
+    }, blur);
+    assert.deepEqual(copied, await zonesOf(blur), 'the zone survives export and import');
     await deploy();
 
     // A photo of the same view at another size: the zone is relative, so it lands on the same board.
