@@ -455,8 +455,20 @@ describe('the editor in Chromium', { skip, timeout: 10 * 60_000 }, () => {
   test('a privacy zone drawn in the mask-blur dialog: Cancel and undo behave, and deployed it is hidden in a photo of another size', async () => {
     const { blur, inject } = await showExample('image-redaction');
 
-    // Cancel keeps the zones as they were.
+    // In the dialog: a corner dragged moves, the delete button removes the zone; Cancel keeps the zones as they were.
     await drawZone(blur, 'notice board');
+    const working = (): Promise<Array<{ points: number[][] }>> => page.evaluate((id: string) => RED.nodes.node(id)._zoneEditor.result(), blur);
+    const canvas = page.locator('#mask-blur-zone-canvas');
+    const box = await canvas.boundingBox();
+    assert.ok(box);
+    await page.mouse.move(box.x + ZONE[2][0] * box.width, box.y + ZONE[2][1] * box.height);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 0.6 * box.width, box.y + 0.7 * box.height, { steps: 5 });
+    await page.mouse.up();
+    const dragged = (await working())[0].points[2];
+    assert.ok(Math.abs(dragged[0] - 0.6) < 0.01 && Math.abs(dragged[1] - 0.7) < 0.01, `the dragged corner moved: ${dragged}`);
+    await page.click('#mask-blur-zone-list .mask-blur-zone-delete');
+    assert.deepEqual(await working(), [], 'the zone is deleted');
     await page.click('#node-dialog-cancel');
     await page.locator('#node-dialog-ok').waitFor({ state: 'detached' });
     assert.deepEqual(await zonesOf(blur), []);
