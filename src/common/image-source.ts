@@ -146,6 +146,12 @@ export async function inspectImage(bytes: Buffer, limits: ImageLimits = {}, name
   return meta;
 }
 
+/** The size of the image as a viewer shows it: EXIF orientations 5 to 8 swap the sides. */
+export function uprightSize(meta: sharp.Metadata): { width: number; height: number } {
+  const width = meta.width ?? 0, height = meta.height ?? 0;
+  return (meta.orientation ?? 1) >= 5 ? { width: height, height: width } : { width, height };
+}
+
 /**
  * Whether the source's ICC profile can travel with our pixels unchanged.
  * Only for RGB: a CMYK or grey profile cannot describe the RGB pixels we

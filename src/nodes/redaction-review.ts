@@ -11,10 +11,10 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import sharp from 'sharp';
 import { confinePath } from '../common/path-guard';
 import { CodedError } from '../common/coded-error';
-import { isRawFrame, readImageBytes } from '../common/image-source';
+import { inspectImage, isRawFrame, readImageBytes, uprightSize } from '../common/image-source';
 import type { Instance } from '../common/types';
 import { redactImage, validateInstances, type RedactMode, type RedactOptions } from '../redact';
-import { applyReview, readReviewInput, ReviewQueue, uprightSize } from '../review';
+import { applyReview, readReviewInput, ReviewQueue } from '../review';
 import { liveClaims } from '../watch/live-claims';
 import { rootsFromSettings } from './lib/allowed-roots';
 import { claimOf } from './lib/claim-of';
@@ -181,7 +181,8 @@ export = function register(RED: NodeAPI): void {
         if (Buffer.isBuffer(input)) image = input;
         else if (typeof input === 'string') image = await readImageBytes(await confinePath('image', input, roots), limits);
         else throw nodeError(RED, 'INPUT_MISSING', 'redaction-review.errors.no-image');
-        const { width, height } = await uprightSize(image);
+        // The same header checks as detection and redaction (format, pages, pixel limit), then the size a viewer sees.
+        const { width, height } = uprightSize(await inspectImage(image, limits));
         if (!Array.isArray(msg.detections)) throw nodeError(RED, 'DETECTIONS_INVALID', 'redaction-review.errors.no-detections');
         const detections = validateInstances(msg.detections as Instance[], width, height);
         const at = new Date().toISOString();

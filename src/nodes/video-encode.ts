@@ -52,6 +52,31 @@ interface EncodeState {
   release?: () => void;
 }
 
+/** What a written frame adds to the video's record: fresh or carried, hidden whole, tracks per label, zones. */
+function tally(state: EncodeState, msg: FrameMsg): void {
+  const detections = Array.isArray(msg.detections) ? msg.detections : [];
+  // sam3-segment says whether the frame's cover was carried; otherwise every detection must say so.
+  const said = (msg.segmentation as { carried?: unknown } | undefined)?.carried;
+  const carried = typeof said === 'boolean' ? said : detections.length > 0 && detections.every((d) => d.carried);
+  if (carried) state.carried++;
+  else state.fresh++;
+  let whole = false;
+  for (const d of detections) {
+    if (d.label === FAILED_LABEL) {
+      whole = true;
+      continue;
+    }
+    const track = (d as { track?: unknown }).track;
+    if (typeof track !== 'number') continue;
+    let seen = state.tracks.get(d.label);
+    if (!seen) state.tracks.set(d.label, (seen = new Set()));
+    seen.add(track);
+  }
+  if (whole) state.coveredWhole++;
+  const zones = (msg.redaction as { zones?: unknown } | undefined)?.zones;
+  if (Array.isArray(zones)) for (const z of zones as Array<{ name?: unknown }>) if (typeof z.name === 'string') state.zones.add(z.name);
+}
+
 export = function register(RED: NodeAPI): void {
   function VideoEncode(this: Node, config: VideoEncodeDef): void {
     RED.nodes.createNode(this, config);
@@ -121,23 +146,7 @@ export = function register(RED: NodeAPI): void {
           await writer.write(frame, h.msg.frame?.timestamp);
           // Its bytes are in ffmpeg's pipe: the buffer may carry a later frame (see video-split's help).
           if (frame && frame.data instanceof Uint8Array) job.recycle(frame.data);
-          // sam3-segment says whether the frame's cover was carried; otherwise every detection must say so.
-          const said = (h.msg.segmentation as { carried?: unknown } | undefined)?.carried;
-          const carried =
-            typeof said === 'boolean' ? said : Array.isArray(h.msg.detections) && h.msg.detections.length > 0 && h.msg.detections.every((d) => d.carried);
-          if (carried) state.carried++;
-          else state.fresh++;
-          for (const d of Array.isArray(h.msg.detections) ? h.msg.detections : []) {
-            if (d.label === FAILED_LABEL) continue;
-            const track = (d as { track?: unknown }).track;
-            if (typeof track !== 'number') continue;
-            let seen = state.tracks.get(d.label);
-            if (!seen) state.tracks.set(d.label, (seen = new Set()));
-            seen.add(track);
-          }
-          if (Array.isArray(h.msg.detections) && h.msg.detections.some((d) => d.label === FAILED_LABEL)) state.coveredWhole++;
-          const zones = (h.msg.redaction as { zones?: unknown } | undefined)?.zones;
-          if (Array.isArray(zones)) for (const z of zones as Array<{ name?: unknown }>) if (typeof z.name === 'string') state.zones.add(z.name);
+          tally(state, h.msg);
           state.next++;
           job.release();
           h.done();

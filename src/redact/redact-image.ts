@@ -30,10 +30,20 @@ function coverFor(inst: Instance, o: ResolvedOptions, width: number, height: num
   return buildCover(mask, grow, o.featherPixels, width, height);
 }
 
+/** Zone covers by zone, frame size, growth and feather: a video hides the same zones in every frame, and covers are never written. */
+const zoneCovers = new Map<string, Cover | null>();
+const ZONE_COVERS_KEPT = 32;
+
 /** A zone is drawn by hand to where it should end: it grows by the minimum and the extra pixels only, not by a share of its size. */
 function zoneCover(zone: PrivacyZone, o: ResolvedOptions, width: number, height: number): Cover | null {
+  const grow = o.minGrowPixels + o.growPixels;
+  const key = `${width}x${height}:${grow}:${o.featherPixels}:${JSON.stringify(zone.points)}`;
+  if (zoneCovers.has(key)) return zoneCovers.get(key) ?? null;
   const mask = zoneMask(zone, width, height);
-  return mask ? buildCover(mask, o.minGrowPixels + o.growPixels, o.featherPixels, width, height) : null;
+  const cover = mask ? buildCover(mask, grow, o.featherPixels, width, height) : null;
+  if (zoneCovers.size >= ZONE_COVERS_KEPT) zoneCovers.delete(zoneCovers.keys().next().value as string);
+  zoneCovers.set(key, cover);
+  return cover;
 }
 
 interface Target {

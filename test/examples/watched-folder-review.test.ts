@@ -14,6 +14,7 @@ import { buildFixtureModel, FIXTURE_COLOURS } from '../fixtures/fixture-model';
 import type { Rect } from '../helpers/images';
 import { coreNode, helper, nodeModule, useNodeRed, type FlowNode } from '../helpers/node-red';
 import { tempDir } from '../helpers/temp';
+import { waitFor } from '../e2e/harness';
 import { textured } from '../helpers/textured';
 
 const example = path.resolve(__dirname, '..', '..', '..', 'examples', 'watched-folder-review.json');
@@ -32,15 +33,6 @@ const W = 200, H = 140;
 const red: Rect = { x: 20, y: 20, width: 60, height: 40, rgb: FIXTURE_COLOURS.red };
 const green: Rect = { x: 120, y: 80, width: 50, height: 40, rgb: FIXTURE_COLOURS.green };
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const got = await probe();
-    if (got) return got;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 const exists = (p: string): Promise<boolean> => fs.access(p).then(() => true, () => false);
 
 describe('examples/watched-folder-review.json', () => {
@@ -74,7 +66,7 @@ describe('examples/watched-folder-review.json', () => {
     await fs.rename(path.join(work, name), path.join(inbox, name));
   };
   const waiting = (name: string): Promise<Item> =>
-    until(`${name} in the review queue`, async () => ((await request().get('/redaction-review/items')).body as { items: Item[] }).items.find((i) => i.file === name));
+    waitFor(`${name} in the review queue`, async () => ((await request().get('/redaction-review/items')).body as { items: Item[] }).items.find((i) => i.file === name));
 
   test('a waiting photo outlives the time limit; approved, it is redacted as corrected and the audit names the reviewer and each change', async () => {
     await helper.load([...ours, ...core], flow);
@@ -87,7 +79,7 @@ describe('examples/watched-folder-review.json', () => {
     const added = [{ type: 'polygon', points: [[150, 10], [190, 10], [190, 40]] }];
     const res = await request().post(`/redaction-review/items/${item.id}/decision`).send({ decision: 'approve', keep, added, note: 'green is the logo' });
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    await until('a.png in done/', () => exists(path.join(inbox, 'done', 'a.png')));
+    await waitFor('a.png in done/', () => exists(path.join(inbox, 'done', 'a.png')));
     const raw = await sharp(path.join(out, 'a.png')).removeAlpha().raw().toBuffer();
     const blue = (x: number, y: number): boolean => raw[(y * W + x) * 3 + 2] === 255 && raw[(y * W + x) * 3] === 0;
     assert.ok(blue(red.x + 30, red.y + 20), 'the red instance is hidden');
@@ -106,7 +98,7 @@ describe('examples/watched-folder-review.json', () => {
     const item = await waiting('b.png');
     assert.equal((await request().post(`/redaction-review/items/${item.id}/decision`).send({ decision: 'reject', note: 'not our camera' })).status, 200);
     const error = path.join(inbox, 'failed', 'b.png.error.txt');
-    await until('b.png in failed/', () => exists(error));
+    await waitFor('b.png in failed/', () => exists(error));
     assert.match(await fs.readFile(error, 'utf8'), /^rejected in review by anonymous: not our camera/);
     assert.equal(await exists(path.join(out, 'b.png')), false, 'no output');
   });
@@ -119,13 +111,13 @@ describe('examples/watched-folder-review.json', () => {
     await helper.load([...ours, ...core], flow);
     assert.equal((await waiting('c.png')).id, item.id, 'the same item waits');
     // The claim is taken up again shortly after the start; until then a decision is refused, not lost.
-    await until('the approval to be taken', async () => {
+    await waitFor('the approval to be taken', async () => {
       const res = await request().post(`/redaction-review/items/${item.id}/decision`).send({ decision: 'approve' });
       if (res.status === 409) return false;
       assert.equal(res.status, 200, JSON.stringify(res.body));
       return true;
     }, 30_000);
-    await until('c.png in done/', () => exists(path.join(inbox, 'done', 'c.png')));
+    await waitFor('c.png in done/', () => exists(path.join(inbox, 'done', 'c.png')));
     const audit = JSON.parse(await fs.readFile(path.join(out, 'c.png.audit.json'), 'utf8')) as { attempt: number; review: { decision: string } };
     assert.equal(audit.review.decision, 'approved');
     assert.equal(audit.attempt, 1, 'waiting for review is not a failed attempt');

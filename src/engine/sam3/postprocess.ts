@@ -22,7 +22,7 @@ export interface DecoderOutput {
 
 export const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
-const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
+export const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
 
 export function decodeInstances(
   out: DecoderOutput,

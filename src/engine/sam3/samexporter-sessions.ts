@@ -11,7 +11,7 @@ import type { RawInstance } from '../instances';
 import type { Region } from '../region';
 import { checkValues, fixedDim, SAMEXPORTER_CONTRACT, SAMEXPORTER_SCORE_FLOOR, SAMEXPORTER_TEXT_TO_DECODER, type ValueInfo } from './contract';
 import { tighten } from './mask-upsample';
-import { instanceOf } from './postprocess';
+import { clamp, instanceOf } from './postprocess';
 import { MODEL_HELP, ModelFolderError, SAMEXPORTER_FILES, type GraphKey } from './model-folder';
 import type { LoadSpec, ModelInfo } from './protocol';
 import type { Decoded, Feeds, Sam3Runner } from './runner';
@@ -20,8 +20,6 @@ import type { TokenizedPrompt } from './tokenizer';
 
 const DEFAULT_IMAGE_SIZE = 1008;
 const DEFAULT_CONTEXT = 32;
-
-const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
 
 export class SamexporterSessions implements Sam3Runner {
   private constructor(

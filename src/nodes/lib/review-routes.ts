@@ -124,46 +124,29 @@ export function registerReviewRoutes(RED: NodeAPI): void {
   RED.httpAdmin.get('/redaction-review/items', guard, (_req: Request, res: Response) => {
     res.set('Cache-Control', 'no-store').json({ items: [...reviewers.values()].flatMap((r) => r.items()), imagesServed: imagesServed(settings) });
   });
-  RED.httpAdmin.get('/redaction-review/items/:id', guard, (req: Request, res: Response) => {
-    try {
-      const { reviewer, id } = itemOf(req);
-      res.set('Cache-Control', 'no-store').json(reviewer.items().find((i) => i.id === id));
-    } catch (err) {
-      fail(res, err);
-    }
-  });
-  RED.httpAdmin.get('/redaction-review/items/:id/image', guard, exposed, (req: Request, res: Response) => {
+  /** One queued item's route: found by id (404 if none), answered by `answer`, its errors as JSON with their code's status. */
+  const onItem = (answer: (res: Response, reviewer: Reviewer, id: string, req: Request) => Promise<void> | void) => (req: Request, res: Response): void => {
     void (async () => {
       try {
         const { reviewer, id } = itemOf(req);
-        res.set('Cache-Control', 'no-store').type('application/octet-stream').send(await reviewer.image(id));
+        res.set('Cache-Control', 'no-store');
+        await answer(res, reviewer, id, req);
       } catch (err) {
         fail(res, err);
       }
     })();
-  });
-  RED.httpAdmin.post('/redaction-review/items/:id/preview', guard, exposed, (req: Request, res: Response) => {
-    void (async () => {
-      try {
-        const { reviewer, id } = itemOf(req);
-        const image = await reviewer.preview(id, await jsonBody(req));
-        res.set('Cache-Control', 'no-store').type('image/jpeg').send(image);
-      } catch (err) {
-        fail(res, err);
-      }
-    })();
-  });
-  RED.httpAdmin.post('/redaction-review/items/:id/decision', guard, (req: Request, res: Response) => {
-    void (async () => {
-      try {
-        const { reviewer, id } = itemOf(req);
-        const body = (await jsonBody(req)) as { decision?: unknown; note?: unknown };
-        if (body.decision !== 'approve' && body.decision !== 'reject') throw Object.assign(new Error('decision must be "approve" or "reject"'), { code: 'REVIEW_INVALID' });
-        await reviewer.decide(id, body, who(req), body.decision, typeof body.note === 'string' ? body.note.slice(0, 500) : undefined);
-        res.json({ ok: true });
-      } catch (err) {
-        fail(res, err);
-      }
-    })();
-  });
+  };
+  RED.httpAdmin.get('/redaction-review/items/:id', guard, onItem((res, reviewer, id) => void res.json(reviewer.items().find((i) => i.id === id))));
+  RED.httpAdmin.get('/redaction-review/items/:id/image', guard, exposed, onItem(async (res, reviewer, id) => {
+    res.type('application/octet-stream').send(await reviewer.image(id));
+  }));
+  RED.httpAdmin.post('/redaction-review/items/:id/preview', guard, exposed, onItem(async (res, reviewer, id, req) => {
+    res.type('image/jpeg').send(await reviewer.preview(id, await jsonBody(req)));
+  }));
+  RED.httpAdmin.post('/redaction-review/items/:id/decision', guard, onItem(async (res, reviewer, id, req) => {
+    const body = (await jsonBody(req)) as { decision?: unknown; note?: unknown };
+    if (body.decision !== 'approve' && body.decision !== 'reject') throw Object.assign(new Error('decision must be "approve" or "reject"'), { code: 'REVIEW_INVALID' });
+    await reviewer.decide(id, body, who(req), body.decision, typeof body.note === 'string' ? body.note.slice(0, 500) : undefined);
+    res.json({ ok: true });
+  }));
 }
