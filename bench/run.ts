@@ -10,6 +10,7 @@
  *   npm run bench -- --quick   5 s and 30 s clips, fewer repetitions (a smoke run; writes quick.json and quick.md,
  *                              so the full run's table that docs/performance.md quotes stays)
  *   npm run bench -- --table   the table again from bench/results/latest.json
+ *   npm run bench -- --faces   only the `face` video row, one pair (a quick check while working on it; writes nothing)
  *
  * Each bench runs in its own child process (bench/lib/child.ts), so peak
  * memory and event-loop lag are its own.
@@ -265,6 +266,16 @@ function reasons(r: BenchReport): string[] {
   return out;
 }
 
+/** The short clip with a real group photo moving across it. */
+function faceClipSpec(quick: boolean): ClipSpec {
+  const group = LABELS.photos.find((p) => p.name === 'sample1');
+  if (!group) throw new Error('sample1 is not labelled');
+  return {
+    width: 1920, height: 1080, fps: 30, seconds: quick ? 5 : 20,
+    faces: { name: group.name, file: npmFile(LABELS.sources[group.source].npm as string, group.file, group.sha256) },
+  };
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--table')) {
     // Rewrites the table from the last run's figures (after a change to this file's wording).
@@ -279,6 +290,11 @@ async function main(): Promise<void> {
   const modelDir = path.join(os.tmpdir(), `sam3-bench-model-${process.pid}`);
   await buildFixtureModel(modelDir);
   try {
+    if (process.argv.includes('--faces')) {
+      const run = await videoRun(FACES, faceClipSpec(quick), modelDir, 1);
+      console.log(JSON.stringify({ ratio: run.ratio, lagMs: run.lagMs, flow: run.flow, transcode: run.transcode }, null, 2));
+      return;
+    }
     const clips: ClipSpec[] = [
       { width: 1920, height: 1080, fps: 30, seconds: quick ? 5 : 20 },
       { width: 1920, height: 1080, fps: 30, seconds: quick ? 30 : 120 },
@@ -286,12 +302,7 @@ async function main(): Promise<void> {
     const video: VideoRun[] = [];
     // Five pairs of the short clip; one of the long one (each of its runs takes minutes).
     for (const [i, c] of clips.entries()) video.push(await videoRun(PLUMBING, c, modelDir, quick || i > 0 ? 1 : 5));
-    const group = LABELS.photos.find((p) => p.name === 'sample1');
-    if (!group) throw new Error('sample1 is not labelled');
-    const faceClip: ClipSpec = {
-      ...clips[0],
-      faces: { name: group.name, file: npmFile(LABELS.sources[group.source].npm as string, group.file, group.sha256) },
-    };
+    const faceClip = faceClipSpec(quick);
     video.push(await videoRun(FACES, faceClip, modelDir, quick ? 1 : 3));
     video.push(await videoRun(MIXED, faceClip, modelDir, 1));
     console.log('a 12 MP photo with faces...');

@@ -42,48 +42,116 @@ export function boxToMask(box: Box, imageWidth: number, imageHeight: number): Bo
  * 0 at `feather` pixels further out, so the feather never thins the cover.
  */
 export function buildCover(mask: BoxMask, grow: number, feather: number, imageWidth: number, imageHeight: number): Cover {
+  // Carried video covers and box covers are solid rectangles: their distances are known without a transform.
+  return isSolid(mask) ? rectCover(mask, grow, feather, imageWidth, imageHeight) : distanceCover(mask, grow, feather, imageWidth, imageHeight);
+}
+
+function isSolid(mask: BoxMask): boolean {
+  for (let i = 0; i < mask.data.length; i++) if (mask.data[i] === 0) return false;
+  return true;
+}
+
+interface CoverFrame {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  /** The mask's place inside the cover rectangle. */
+  ox: number;
+  oy: number;
+}
+
+function coverFrame(mask: BoxMask, grow: number, feather: number, imageWidth: number, imageHeight: number): CoverFrame {
   const pad = Math.ceil(grow + feather);
   const x = Math.max(0, mask.x - pad);
   const y = Math.max(0, mask.y - pad);
   const width = Math.min(imageWidth, mask.x + mask.width + pad) - x;
   const height = Math.min(imageHeight, mask.y + mask.height + pad) - y;
+  return { x, y, width, height, ox: mask.x - x, oy: mask.y - y };
+}
 
+/** Alpha from squared distances to the mask: what both ways of measuring them share. */
+class AlphaRamp {
+  readonly g2: number;
+  readonly reach2: number;
+  constructor(readonly grow: number, readonly feather: number) {
+    this.g2 = grow * grow;
+    this.reach2 = (grow + feather) * (grow + feather);
+  }
+
+  /** 255 within grow, 0 from grow + feather on, linear between. */
+  alpha(d2: number): number {
+    if (d2 <= this.g2) return 255;
+    if (d2 >= this.reach2) return 0;
+    // Rounded down so that the outermost feather pixels stay untouched
+    // rather than being nudged by a rounding-up to 1.
+    return Math.floor(255 * (1 - (Math.sqrt(d2) - this.grow) / this.feather));
+  }
+}
+
+/** Squared distance along one axis from each position of [0, length) to the span [from, from + span). */
+function axisDistances(length: number, from: number, span: number): Float64Array {
+  const out = new Float64Array(length);
+  for (let i = 0; i < length; i++) {
+    const d = i < from ? from - i : i >= from + span ? i - (from + span - 1) : 0;
+    out[i] = d * d;
+  }
+  return out;
+}
+
+/** The cover of an alpha map laid over frame f: how much of it is full, and the full part's shorter side. */
+function coverOf(f: CoverFrame, alpha: Uint8Array): Cover {
+  let full = 0;
+  let minX = f.width, minY = f.height, maxX = -1, maxY = -1;
+  for (let py = 0, i = 0; py < f.height; py++) {
+    for (let px = 0; px < f.width; px++, i++) {
+      if (alpha[i] !== 255) continue;
+      full++;
+      if (px < minX) minX = px;
+      if (px > maxX) maxX = px;
+      if (py < minY) minY = py;
+      maxY = py;
+    }
+  }
+  const shortSide = maxX < 0 ? 0 : Math.min(maxX - minX + 1, maxY - minY + 1);
+  return { x: f.x, y: f.y, width: f.width, height: f.height, alpha, full, shortSide };
+}
+
+/**
+ * A solid rectangle's cover, exactly as the distance transform would give it:
+ * the nearest mask pixel of a rectangle is the pixel clamped into it.
+ */
+export function rectCover(mask: BoxMask, grow: number, feather: number, imageWidth: number, imageHeight: number): Cover {
+  const f = coverFrame(mask, grow, feather, imageWidth, imageHeight);
+  const ramp = new AlphaRamp(grow, feather);
+  const dx2 = axisDistances(f.width, f.ox, mask.width);
+  const dy2 = axisDistances(f.height, f.oy, mask.height);
+  const alpha = new Uint8Array(f.width * f.height);
+  for (let py = 0; py < f.height; py++) {
+    // Alpha only falls with distance: a row whose nearest pixel is 0 is 0 throughout.
+    if (ramp.alpha(dy2[py]) === 0) continue;
+    for (let px = 0, i = py * f.width; px < f.width; px++, i++) alpha[i] = ramp.alpha(dx2[px] + dy2[py]);
+  }
+  return coverOf(f, alpha);
+}
+
+/** Any mask's cover, through the exact distance transform. */
+export function distanceCover(mask: BoxMask, grow: number, feather: number, imageWidth: number, imageHeight: number): Cover {
+  const f = coverFrame(mask, grow, feather, imageWidth, imageHeight);
+  const { width, height, ox, oy } = f;
   const grid = new Float32Array(width * height).fill(FAR);
-  const ox = mask.x - x;
-  const oy = mask.y - y;
   for (let my = 0; my < mask.height; my++) {
     const src = my * mask.width;
     const dst = (my + oy) * width + ox;
     for (let mx = 0; mx < mask.width; mx++) if (mask.data[src + mx]) grid[dst + mx] = 0;
   }
-  const g2 = grow * grow;
-  const reach2 = (grow + feather) * (grow + feather);
+  const ramp = new AlphaRamp(grow, feather);
   // Beyond grow + feather the cover is 0: no exact distance is needed there
   // (squared distances are whole numbers, so reach2 + 1 keeps reach2 exact).
-  squaredDistance(grid, width, height, reach2 + 1);
-
+  squaredDistance(grid, width, height, ramp.reach2 + 1);
   const alpha = new Uint8Array(width * height);
-  let full = 0;
-  let minX = width, minY = height, maxX = -1, maxY = -1;
-  for (let py = 0, i = 0; py < height; py++) {
-    for (let px = 0; px < width; px++, i++) {
-      const d2 = grid[i];
-      if (d2 <= g2) {
-        alpha[i] = 255;
-        full++;
-        if (px < minX) minX = px;
-        if (px > maxX) maxX = px;
-        if (py < minY) minY = py;
-        maxY = py;
-      } else if (d2 < reach2) {
-        // Rounded down so that the outermost feather pixels stay untouched
-        // rather than being nudged by a rounding-up to 1.
-        alpha[i] = Math.floor(255 * (1 - (Math.sqrt(d2) - grow) / feather));
-      }
-    }
-  }
-  const shortSide = maxX < 0 ? 0 : Math.min(maxX - minX + 1, maxY - minY + 1);
-  return { x, y, width, height, alpha, full, shortSide };
+  for (let i = 0; i < alpha.length; i++) alpha[i] = ramp.alpha(grid[i]);
+  return coverOf(f, alpha);
 }
 
 /** Everything, fully redacted: the wholeImage fallback. */

@@ -12,7 +12,8 @@
  * there, where the track is: between two sightings, its box interpolated;
  * before its first or after its last sighting (it came or went, or the
  * detector missed it: a turn, a blur, an occlusion), the sighting's box
- * grown by how far its label was seen to move in this shot, for as many
+ * grown by how far its label was seen to move in this shot (by any group of
+ * the video, between overlapping sightings), for as many
  * frames as lie between detections or as the hold asks. Sightings never
  * reach across a scene cut.
  */
@@ -45,6 +46,8 @@ export interface TrackerOptions {
 export class TrackBook {
   private next = 0;
   private readonly recent = new Map<number, { label: string; box: Box; index: number }>();
+  /** Fastest motion seen per label, per shot (by the shot's first frame), in pixels per frame. */
+  private readonly speeds = new Map<number, Map<string, number>>();
 
   constructor(private readonly reach: number) {}
 
@@ -71,6 +74,27 @@ export class TrackBook {
   /** Forgets tracks last seen long before `index`. */
   forget(index: number): void {
     for (const [id, r] of this.recent) if (r.index < index - this.reach) this.recent.delete(id);
+  }
+
+  /**
+   * Motion of a label in a shot (by the shot's first frame), in pixels per
+   * frame: one measure for all groups of the video, so a group that looks
+   * every tenth frame grows what it holds by the motion the every-frame
+   * group measured.
+   */
+  measured(shot: number, label: string, step: number): void {
+    const speeds = this.speeds.get(shot) ?? new Map<string, number>();
+    speeds.set(label, Math.max(speeds.get(label) ?? 0, step));
+    this.speeds.set(shot, speeds);
+  }
+
+  speed(shot: number, label: string): number | undefined {
+    return this.speeds.get(shot)?.get(label);
+  }
+
+  /** Forgets the motion of shots before `shot`: no frame still to come lies in them. */
+  forgetShotsBefore(shot: number): void {
+    for (const s of [...this.speeds.keys()]) if (s < shot) this.speeds.delete(s);
   }
 }
 
@@ -121,8 +145,6 @@ export function matchInstances(a: readonly Instance[], b: readonly Instance[]): 
 
 export class Tracker {
   private sightings: Sighting[] = [];
-  /** Fastest motion seen per label, per shot (by the shot's first frame), in pixels per frame. */
-  private speeds = new Map<number, Map<string, number>>();
   /** First frames of shots after the first, ascending (scene cuts). */
   private cuts: number[] = [];
   private readonly diagonal: number;
@@ -190,12 +212,17 @@ export class Tracker {
     return tracked;
   }
 
+  /**
+   * Only a match whose boxes overlap measures motion. A match across a gap
+   * is made by nearness too (up to three sizes away), and on a stride that
+   * can pair two different objects: false alarms of the tiled pass ten
+   * frames apart looked like one face moving 40 px per frame, and every
+   * face held in that shot then grew into a frame-sized blob.
+   */
   private measure(shot: number, a: Instance, b: Instance, frames: number): void {
+    if (!overlaps(a.box, b.box)) return;
     const [ax, ay] = centre(a.box), [bx, by] = centre(b.box);
-    const step = Math.min(this.maxStep(), Math.hypot(bx - ax, by - ay) / Math.max(1, frames));
-    const speeds = this.speeds.get(shot) ?? new Map<string, number>();
-    speeds.set(a.label, Math.max(speeds.get(a.label) ?? 0, step));
-    this.speeds.set(shot, speeds);
+    this.o.book.measured(shot, a.label, Math.min(this.maxStep(), Math.hypot(bx - ax, by - ay) / Math.max(1, frames)));
   }
 
   /** Motion never assumed faster than this, per frame: 5 % of the frame's diagonal. */
@@ -210,7 +237,7 @@ export class Tracker {
    * (at least 1 % of the diagonal); capped.
    */
   private reach(shot: number, label: string, boxSize: number, frames: number): number {
-    const measured = this.speeds.get(shot)?.get(label);
+    const measured = this.o.book.speed(shot, label);
     const step = measured ?? Math.min(this.maxStep(), Math.max(0.01 * this.diagonal, 0.25 * boxSize));
     return Math.min(0.25 * this.diagonal, frames * step);
   }
@@ -223,8 +250,8 @@ export class Tracker {
     const firstNeeded = this.sightings.findIndex((s) => s.index >= horizon);
     const drop = Math.max(0, (firstNeeded < 0 ? this.sightings.length : firstNeeded) - 1);
     if (drop > 0) this.sightings.splice(0, drop);
-    const oldestShot = this.shotOf(this.sightings[0]?.index ?? before)[0];
-    for (const shot of [...this.speeds.keys()]) if (shot < oldestShot) this.speeds.delete(shot);
+    // Frames from `before` on lie in its shot or later ones.
+    this.o.book.forgetShotsBefore(this.shotOf(before)[0]);
   }
 
   /** Instances covering frame `t`: fresh where this group detected at `t`, carried otherwise. */

@@ -5,13 +5,13 @@
  * 15 of them under 30 px (group photos scaled down onto a beach photo). A
  * face is hidden when at least 95 % of its labelled box lies inside the
  * masks; outside the masks the output differs from the input no more than an
- * unredacted re-encode of the same file does.
+ * unredacted re-encode of the same file does; and few covers hide no face.
  */
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import type { Instance } from '../../src/common/types';
+import type { Box, Instance } from '../../src/common/types';
 import { redactImage } from '../../src/redact';
 import { LABELS, labelledImages, type LabelledImage } from '../fixtures/faces/labelled';
 import { catchAll, inTab } from '../helpers/catch-flow';
@@ -20,6 +20,13 @@ import { coreNode, helper, nodeModule, useNodeRed } from '../helpers/node-red';
 import { MediaUnavailableError } from '../helpers/registry-media';
 import { tempDir } from '../helpers/temp';
 import { cannotRun, Outcomes } from '../security/support';
+
+/** How much of box a lies inside box b. */
+function shareInside(a: Box, b: Box): number {
+  const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
+  const h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
+  return w > 0 && h > 0 ? (w * h) / ((a[2] - a[0]) * (a[3] - a[1])) : 0;
+}
 
 const nodes = [...['sam3-model', 'sam3-segment', 'mask-blur'].map(nodeModule), coreNode('common/25-catch.js')];
 
@@ -57,6 +64,7 @@ describe('faces with no download: the bundled face detector', () => {
     ]));
     const seen = new Outcomes<{ payload: Buffer; detections: Instance[] }>(helper.getNode('out'), helper.getNode('caught'));
     const missed: string[] = [];
+    const falseAlarms: string[] = [];
     let faces = 0;
     for (const img of images) {
       helper.getNode('seg').receive({ payload: img.image });
@@ -71,6 +79,8 @@ describe('faces with no download: the bundled face detector', () => {
         const share = covered(box, map, width);
         if (share < 0.95) missed.push(`${img.name} #${i} [${box.map(Math.round).join(', ')}]: ${(share * 100).toFixed(1)} %`);
       });
+      // A cover with no labelled face in it hides something that is not a face (or a face nobody labelled).
+      for (const d of detections) if (!img.faces.some((f) => shareInside(f, d.box) > 0.5)) falseAlarms.push(`${img.name} [${d.box.map(Math.round).join(', ')}] ${d.score.toFixed(2)}`);
       // Outside the masks (and the grow, feather and JPEG blocks around them), no more change than re-encoding makes.
       const keep = untouchable(detections, width, height);
       const [input, output, reencoded] = await Promise.all([rgb(img.image), rgb(payload), redactImage(img.image, []).then((x) => rgb(x.image as Buffer))]);
@@ -80,5 +90,7 @@ describe('faces with no download: the bundled face detector', () => {
     }
     assert.equal(faces, 40);
     assert.deepEqual(missed, [], 'faces not hidden');
+    // Tiles alone found 8 such covers (dark clothing, a hand, a chin); the second look at what only tiles find keeps 5.
+    assert.ok(falseAlarms.length <= 5, `${falseAlarms.length} covers hide no labelled face: ${falseAlarms.join('; ')}`);
   });
 });

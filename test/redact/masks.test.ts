@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FAR, squaredDistance } from '../../src/redact/distance';
-import { buildCover, growthFor } from '../../src/redact/masks';
+import { buildCover, distanceCover, growthFor, rectCover } from '../../src/redact/masks';
 import { distanceTo, rng } from './helpers';
 
 test('distance transform matches brute force on a random sparse mask', () => {
@@ -64,4 +64,19 @@ test('growth: percent of the shorter box side, at least the minimum, plus extra'
   assert.equal(growthFor([0, 0, 200, 100], 4, 3, 0), 4);
   assert.equal(growthFor([0, 0, 20, 10], 4, 3, 0), 3);
   assert.equal(growthFor([0, 0, 200, 100], 10, 3, 5), 15);
+});
+
+test('a solid rectangle gets exactly the cover the distance transform gives it, clipped or not', () => {
+  const r = rng(11);
+  for (let n = 0; n < 40; n++) {
+    const width = 1 + (r() % 60), height = 1 + (r() % 40);
+    const mask = { x: (r() % 90) - 10, y: (r() % 70) - 10, width, height, data: new Uint8Array(width * height).fill(1) };
+    // Masks are inside the image: clip this one as a caller would.
+    const x0 = Math.max(0, mask.x), y0 = Math.max(0, mask.y), x1 = Math.min(80, mask.x + width), y1 = Math.min(60, mask.y + height);
+    if (x1 <= x0 || y1 <= y0) continue;
+    const clipped = { x: x0, y: y0, width: x1 - x0, height: y1 - y0, data: new Uint8Array((x1 - x0) * (y1 - y0)).fill(1) };
+    // Every fifth without growth or feather: the mask itself, hard-edged.
+    const grow = n % 5 === 0 ? 0 : (r() % 200) / 10, feather = n % 5 === 0 ? 0 : (r() % 120) / 10;
+    assert.deepEqual(rectCover(clipped, grow, feather, 80, 60), distanceCover(clipped, grow, feather, 80, 60), `mask ${JSON.stringify({ ...clipped, data: undefined })} grow ${grow} feather ${feather}`);
+  }
 });

@@ -212,6 +212,24 @@ describe('detection groups on strides, tracks, holds and covers between detectio
     assert.ok(x2 - x1 <= 880 * 1.2 + 2 && y2 - y1 <= 40 + 2 * 88 + 2, `grown to ${x2 - x1} x ${y2 - y1}`);
   });
 
+  test('motion is measured only between overlapping sightings, and shared by the groups of a video', () => {
+    const book = new TrackBook(20);
+    const every = new Tracker({ width: 1920, height: 1080, hold: 3, wholeFrameLabel: FAILED_LABEL, book });
+    const tiled = new Tracker({ width: 1920, height: 1080, hold: 3, wholeFrameLabel: FAILED_LABEL, book });
+    const face = (x: number, y: number, s = 100): Instance => ({ ...inst('face', [0, 0, 1, 1]), box: [x, y, x + s, y + s] });
+    // The every-frame group sees a face drift 2 px per frame.
+    for (let i = 0; i <= 10; i++) every.add(i, [face(100 + 2 * i, 100)]);
+    // The tiled group, every tenth frame: a false alarm at 0 and another 250 px away at 10 (matched by nearness),
+    // and a small face seen at 10 only.
+    tiled.add(0, [face(1000, 600)]);
+    tiled.add(10, [face(1250, 600), face(600, 400, 20)]);
+    const held = tiled.coverFor(5).find((i) => i.box[1] < 500 && i.box[0] < 1000);
+    assert.ok(held, 'the small face is held back to frame 5');
+    const grownBy = (600 - held.box[0]);
+    // 5 frames at the 2 px per frame measured, plus a tenth of its size: not 5 x 25 px from the mismatched false alarms.
+    assert.ok(grownBy <= 5 * 2 + 2 + 1, `grown by ${grownBy} px on each side`);
+  });
+
   test('text lines that split or merge keep their track (many-to-one)', () => {
     const tracker = new Tracker({ width: W, height: H, hold: 0, wholeFrameLabel: FAILED_LABEL, book: new TrackBook(10) });
     const text = (b: Box): Instance => ({ ...inst('text', b) });

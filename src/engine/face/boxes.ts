@@ -38,8 +38,11 @@ export function candidates(scores: Float32Array, boxes: Float32Array, region: Re
   return out;
 }
 
+/** Boxes overlapping this much (IoU) are the same face. */
+export const FACE_OVERLAP = 0.3;
+
 /** One box per face (see box-merge.ts). */
-export function oneBoxPerFace(all: FaceCandidate[], overlap = 0.3, same = 0.5): FaceCandidate[] {
+export function oneBoxPerFace<T extends FaceCandidate>(all: T[], overlap = FACE_OVERLAP, same = 0.5): T[] {
   return mergeOverlapping(all, overlap, same);
 }
 

@@ -1,15 +1,24 @@
 /**
  * The face detector's side of the inference host: loads the model and
  * answers detect jobs (passes of one image) with one instance per face and
- * prompt. Runs in the host process only (see host/host-process.ts).
+ * prompt, holding back faces only tiles found for the confirm job (passes
+ * framed around them). Runs in the host process only (see
+ * host/host-process.ts).
  */
 import * as ort from 'onnxruntime-node';
 import { CodedError } from '../../common/coded-error';
 import type { HostSide } from '../host/protocol';
+import type { Instance } from '../../common/types';
 import { toInstances, type RawInstance } from '../instances';
-import { openDetector, inputShape, planarTensor, runPasses } from '../host/detector-session';
-import { candidates, faceEllipse, oneBoxPerFace } from './boxes';
-import type { FaceJob, FaceLoadSpec, FaceModelInfo, FaceReply } from './protocol';
+import { openDetector, inputShape, planarTensor, runPasses, type PassTimings } from '../host/detector-session';
+import { iou } from '../../common/boxes';
+import { candidates, faceEllipse, FACE_OVERLAP, oneBoxPerFace, type FaceCandidate } from './boxes';
+import type { ConfirmJob, FaceBox, FaceJob, FaceLoadSpec, FaceModelInfo, FacePass, FaceReply } from './protocol';
+
+interface TaggedCandidate extends FaceCandidate {
+  /** Found by a tile, not by the whole image's pass. */
+  tile: boolean;
+}
 
 let session: ort.InferenceSession | undefined;
 let info: FaceModelInfo | undefined;
@@ -37,28 +46,55 @@ async function load(spec: FaceLoadSpec): Promise<FaceModelInfo> {
 const MEAN = [127, 127, 127];
 const STD = [128, 128, 128];
 
-async function detect(job: FaceJob): Promise<FaceReply> {
-  const model = info;
-  if (!session || !model) throw new CodedError('MODEL_NOT_LOADED', 'inference host has no face model loaded');
-  const { found, timings: t } = await runPasses(
+function runFacePasses(model: FaceModelInfo, passes: FacePass[]): ReturnType<typeof runPasses<FacePass, TaggedCandidate>> {
+  if (!session) throw new CodedError('MODEL_NOT_LOADED', 'inference host has no face model loaded');
+  return runPasses(
     session,
-    job.passes,
+    passes,
     (pass) => ({ input: planarTensor(pass.rgb, model.inputWidth, model.inputHeight, MEAN, STD, 'rgb') }),
-    (out, pass) => candidates(out.scores.data as Float32Array, out.boxes.data as Float32Array, pass.region, pass.threshold, pass.inner),
+    (out, pass) => candidates(out.scores.data as Float32Array, out.boxes.data as Float32Array, pass.region, pass.threshold, pass.inner).map((c) => ({ ...c, tile: pass.inner !== undefined })),
   );
-  const t0 = performance.now();
+}
+
+/** Each face as an instance per prompt whose threshold it meets: its ellipse, grown. */
+function faceInstances(faces: FaceBox[], job: { width: number; height: number; grow: number; prompts: FaceJob['prompts'] }): Instance[] {
   const raw: RawInstance[] = [];
-  for (const face of oneBoxPerFace(found)) {
+  for (const face of faces) {
     const shape = faceEllipse(face.box, job.grow, job.width, job.height);
     if (!shape) continue;
     for (const p of job.prompts) if (face.score >= p.threshold) raw.push({ label: p.label, score: face.score, box: shape.box, mask: shape.mask, source: 0 });
   }
-  const instances = toInstances(raw, job.width, job.height);
-  return { instances, timings: { preprocessMs: t.preprocessMs, faceMs: t.inferMs, facePasses: t.passes, postprocessMs: t.postprocessMs + performance.now() - t0 } };
+  return toInstances(raw, job.width, job.height);
+}
+
+const timingsOf = (t: PassTimings, postMs: number): FaceReply['timings'] => ({ preprocessMs: t.preprocessMs, faceMs: t.inferMs, facePasses: t.passes, postprocessMs: t.postprocessMs + postMs });
+
+function loaded(): FaceModelInfo {
+  if (!session || !info) throw new CodedError('MODEL_NOT_LOADED', 'inference host has no face model loaded');
+  return info;
+}
+
+async function detect(job: FaceJob): Promise<FaceReply> {
+  const { found, timings } = await runFacePasses(loaded(), job.passes);
+  const t0 = performance.now();
+  const faces = oneBoxPerFace(found);
+  // A face the whole image's pass saw too (any pass without inner edges) needs no second look.
+  const tileOnly = (f: FaceBox): boolean => !found.some((c) => !c.tile && iou(c.box, f.box) >= FACE_OVERLAP);
+  const held = job.confirmTiles ? faces.filter(tileOnly) : [];
+  const instances = faceInstances(held.length ? faces.filter((f) => !held.includes(f)) : faces, job);
+  return { instances, ...(held.length ? { unconfirmed: held.map((f) => ({ box: f.box, score: f.score })) } : {}), timings: timingsOf(timings, performance.now() - t0) };
+}
+
+/** A face is confirmed when any of the passes framed around it finds a face on it; it keeps the score its tile gave it. */
+async function confirm(job: ConfirmJob): Promise<FaceReply> {
+  const { found, timings } = await runFacePasses(loaded(), job.passes);
+  const t0 = performance.now();
+  const confirmed = job.faces.filter((f) => found.some((c) => iou(c.box, f.box) >= FACE_OVERLAP));
+  return { instances: faceInstances(confirmed, job), timings: timingsOf(timings, performance.now() - t0) };
 }
 
 export const hostSide: HostSide = {
   load: (spec) => load(spec as FaceLoadSpec),
-  ops: { detect },
+  ops: { detect, confirm },
   release,
 };

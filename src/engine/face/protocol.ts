@@ -1,5 +1,5 @@
 /** What the face detector's host side loads and answers (see host/protocol.ts for the envelope). */
-import type { Instance } from '../../common/types';
+import type { Box, Instance } from '../../common/types';
 import type { PromptSpec } from '../backend';
 import type { Region } from '../region';
 
@@ -37,6 +37,25 @@ export interface FaceJob {
   prompts: PromptSpec[];
   /** Each box grown by this share of its size before its ellipse is drawn (0.3: hairline, ears and chin). */
   grow: number;
+  /** Faces that only tiles found are held back in `unconfirmed`, for a second look (the confirm op), not made instances. */
+  confirmTiles?: boolean;
+}
+
+/** A face in image pixels, before its ellipse is drawn. */
+export interface FaceBox {
+  box: Box;
+  score: number;
+}
+
+/** The second look at faces only tiles found: passes framed around them. */
+export interface ConfirmJob {
+  width: number;
+  height: number;
+  /** Regions around the faces, each at the model's input size, with the score a face needs in them. */
+  passes: FacePass[];
+  faces: FaceBox[];
+  prompts: PromptSpec[];
+  grow: number;
 }
 
 export interface FaceTimings {
@@ -48,10 +67,13 @@ export interface FaceTimings {
 
 export interface FaceReply {
   instances: Instance[];
+  /** With confirmTiles: faces only tiles found, waiting for their second look. */
+  unconfirmed?: FaceBox[];
   timings: FaceTimings;
 }
 
 export interface FaceOps {
   detect: { payload: FaceJob; value: FaceReply };
+  confirm: { payload: ConfirmJob; value: FaceReply };
   [op: string]: { payload: unknown; value: unknown };
 }
