@@ -11,11 +11,10 @@ import * as path from 'node:path';
 import { isFacePrompt } from '../../common/concepts';
 import type { Box } from '../../common/types';
 import type { Backend, TilesOption } from '../backend';
-import { cropRgb } from '../image-input';
 import { checkThreshold } from '../prompts';
 import type { Region } from '../region';
 import { prepareSingleModel } from '../single-model';
-import type { FaceModelInfo, FaceOps } from './protocol';
+import type { FaceLevel, FaceModelInfo, FaceOps, FacePass } from './protocol';
 
 /** Scores of real faces sit near 1; this keeps faces turned away or in shade. */
 export const DEFAULT_FACE_THRESHOLD = 0.5;
@@ -155,29 +154,32 @@ export const faceBackend: Backend<FaceModelInfo, FaceLoadOptions, FaceCallOption
     const base = Math.min(...prompts.map((p) => p.threshold));
     const plans = planFacePasses(view.width, view.height, o.tiles, inputWidth, inputHeight, o.minFace);
     const t0 = performance.now();
-    const shrunk = new Map<number, Promise<Uint8Array>>();
-    const levelImage = (f: number): Promise<Uint8Array> => {
-      let image = shrunk.get(f);
+    // Tiles lie on their level's pixel grid: the level image goes to the host once and the host cuts them.
+    const levels = new Map<number, Promise<FaceLevel>>();
+    const levelImage = (f: number): Promise<FaceLevel> => {
+      let image = levels.get(f);
       if (!image) {
         const lw = Math.floor(view.width / f);
         const lh = Math.floor(view.height / f);
-        image = f === 1 ? Promise.resolve(view.rgb) : view.cut({ x: 0, y: 0, width: lw * f, height: lh * f }, lw, lh);
-        shrunk.set(f, image);
+        const rgb = f === 1 ? Promise.resolve(view.rgb) : view.cut({ x: 0, y: 0, width: lw * f, height: lh * f }, lw, lh);
+        image = rgb.then((data) => ({ level: f, width: lw, rgb: data }));
+        levels.set(f, image);
       }
       return image;
     };
-    const pixels = async ({ region, level }: FacePassPlan): Promise<Uint8Array> => {
-      if (level === undefined || region.width !== inputWidth * level || region.height !== inputHeight * level) return view.cut(region, inputWidth, inputHeight);
-      const levelRegion = { x: region.x / level, y: region.y / level, width: inputWidth, height: inputHeight };
-      return cropRgb(await levelImage(level), Math.floor(view.width / level), levelRegion);
+    const pixels = async ({ region, level }: FacePassPlan): Promise<Pick<FacePass, 'rgb' | 'from'>> => {
+      if (level === undefined || region.width !== inputWidth * level || region.height !== inputHeight * level) return { rgb: await view.cut(region, inputWidth, inputHeight) };
+      await levelImage(level);
+      return { from: { level, x: region.x / level, y: region.y / level } };
     };
-    const passes = await Promise.all(
-      plans.map(async (plan) => ({ region: plan.region, inner: plan.inner, rgb: await pixels(plan), threshold: plan.inner ? Math.max(base, tileThreshold) : base })),
+    const passes: FacePass[] = await Promise.all(
+      plans.map(async (plan) => ({ region: plan.region, inner: plan.inner, ...(await pixels(plan)), threshold: plan.inner ? Math.max(base, tileThreshold) : base })),
     );
+    const levelImages = await Promise.all(levels.values());
     let cutMs = performance.now() - t0;
     const calls = ctx.host.calls<FaceOps>('face');
     const job = { width: view.width, height: view.height, prompts, grow: FACE_GROW };
-    const reply = await calls.call('detect', { ...job, passes, confirmTiles: plans.length > 1 }, 'detecting faces');
+    const reply = await calls.call('detect', { ...job, passes, ...(levelImages.length ? { levels: levelImages } : {}), confirmTiles: plans.length > 1 }, 'detecting faces');
     const t = { ...reply.timings };
     const instances = [...reply.instances];
     if (reply.unconfirmed?.length) {

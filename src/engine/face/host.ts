@@ -13,7 +13,8 @@ import { toInstances, type RawInstance } from '../instances';
 import { openDetector, inputShape, planarTensor, runPasses, type PassTimings } from '../host/detector-session';
 import { iou } from '../../common/boxes';
 import { candidates, faceEllipse, FACE_OVERLAP, oneBoxPerFace, type FaceCandidate } from './boxes';
-import type { ConfirmJob, FaceBox, FaceJob, FaceLoadSpec, FaceModelInfo, FacePass, FaceReply } from './protocol';
+import { cropRgb } from '../rgb-crop';
+import type { ConfirmJob, FaceBox, FaceJob, FaceLevel, FaceLoadSpec, FaceModelInfo, FacePass, FaceReply } from './protocol';
 
 interface TaggedCandidate extends FaceCandidate {
   /** Found by a tile, not by the whole image's pass. */
@@ -46,12 +47,20 @@ async function load(spec: FaceLoadSpec): Promise<FaceModelInfo> {
 const MEAN = [127, 127, 127];
 const STD = [128, 128, 128];
 
-function runFacePasses(model: FaceModelInfo, passes: FacePass[]): ReturnType<typeof runPasses<FacePass, TaggedCandidate>> {
+/** A pass's pixels: sent as they are, or cut here from the level they lie on. */
+function passPixels(pass: FacePass, model: FaceModelInfo, levels: readonly FaceLevel[] = []): Uint8Array {
+  if (pass.rgb) return pass.rgb;
+  const level = pass.from && levels.find((l) => l.level === pass.from?.level);
+  if (!pass.from || !level) throw new CodedError('FACE_PASS_INVALID', 'a face pass carries no pixels and names no level of the job');
+  return cropRgb(level.rgb, level.width, { x: pass.from.x, y: pass.from.y, width: model.inputWidth, height: model.inputHeight });
+}
+
+function runFacePasses(model: FaceModelInfo, passes: FacePass[], levels?: FaceLevel[]): ReturnType<typeof runPasses<FacePass, TaggedCandidate>> {
   if (!session) throw new CodedError('MODEL_NOT_LOADED', 'inference host has no face model loaded');
   return runPasses(
     session,
     passes,
-    (pass) => ({ input: planarTensor(pass.rgb, model.inputWidth, model.inputHeight, MEAN, STD, 'rgb') }),
+    (pass) => ({ input: planarTensor(passPixels(pass, model, levels), model.inputWidth, model.inputHeight, MEAN, STD, 'rgb') }),
     (out, pass) => candidates(out.scores.data as Float32Array, out.boxes.data as Float32Array, pass.region, pass.threshold, pass.inner).map((c) => ({ ...c, tile: pass.inner !== undefined })),
   );
 }
@@ -75,7 +84,7 @@ function loaded(): FaceModelInfo {
 }
 
 async function detect(job: FaceJob): Promise<FaceReply> {
-  const { found, timings } = await runFacePasses(loaded(), job.passes);
+  const { found, timings } = await runFacePasses(loaded(), job.passes, job.levels);
   const t0 = performance.now();
   const faces = oneBoxPerFace(found);
   // A face the whole image's pass saw too (any pass without inner edges) needs no second look.

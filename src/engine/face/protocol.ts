@@ -16,10 +16,20 @@ export interface FaceModelInfo {
   executionProviders: string[];
 }
 
+/** The image shrunk by `level` (1: as it is): tiles on its pixel grid are cut from it in the host. */
+export interface FaceLevel {
+  level: number;
+  width: number;
+  rgb: Uint8Array;
+}
+
 /** One detector pass: a region of the image (the whole of it, or a tile) at the model's input size. */
 export interface FacePass {
   region: Region;
-  rgb: Uint8Array;
+  /** The pass's pixels at the model's input size; or, without them, */
+  rgb?: Uint8Array;
+  /** where in one of the job's levels they start (a tile is a plain crop of its level: one image crosses to the host, not every tile). */
+  from?: { level: number; x: number; y: number };
   /** Score a face needs in this pass: tiles ask more, to keep hands and bags out. */
   threshold: number;
   /**
@@ -39,6 +49,8 @@ export interface FaceJob {
   grow: number;
   /** Faces that only tiles found are held back in `unconfirmed`, for a second look (the confirm op), not made instances. */
   confirmTiles?: boolean;
+  /** The levels that passes with `from` are cut from. */
+  levels?: FaceLevel[];
 }
 
 /** A face in image pixels, before its ellipse is drawn. */

@@ -5,7 +5,8 @@
  */
 import type { Instance } from '../../common/types';
 import type { InferenceHost } from '../host/inference-host';
-import { cropRgb, type DecodedImage } from '../image-input';
+import type { DecodedImage } from '../image-input';
+import { cropRgb } from '../rgb-crop';
 import type { TextOps, TurnedReading } from './protocol';
 import { lineRect } from './verify';
 
