@@ -74,7 +74,14 @@ export function boxMaskToRle(m: BoxMask, imageWidth: number, imageHeight: number
   for (let x = x0; x < x1; x++) {
     push(0, y0);
     const col = x - m.x;
-    for (let y = y0; y < y1; y++) push(m.data[(y - m.y) * m.width + col] ? 1 : 0, 1);
+    // Runs down the column, pushed whole: a carried cover is a solid box of a few hundred thousand pixels.
+    for (let y = y0; y < y1; ) {
+      const value = m.data[(y - m.y) * m.width + col] ? 1 : 0;
+      let end = y + 1;
+      while (end < y1 && (m.data[(end - m.y) * m.width + col] ? 1 : 0) === value) end++;
+      push(value, end - y);
+      y = end;
+    }
     push(0, imageHeight - y1);
   }
   push(0, (imageWidth - x1) * imageHeight);
@@ -125,9 +132,12 @@ export function rleToBoxMask(rle: Rle): BoxMask | null {
   pos = 0;
   for (let i = 0; i < counts.length; pos += counts[i], i++) {
     if (i % 2 === 0) continue;
-    for (let p = pos; p < pos + counts[i]; p++) {
+    // A run goes down a column and on at the top of the next: filled a column piece at a time.
+    for (let p = pos, end = pos + counts[i]; p < end; ) {
       const x = Math.floor(p / h), y = p % h;
-      data[(y - minY) * width + (x - minX)] = 1;
+      const n = Math.min(end - p, h - y);
+      for (let k = 0, at = (y - minY) * width + (x - minX); k < n; k++, at += width) data[at] = 1;
+      p += n;
     }
   }
   return { x: minX, y: minY, width, height, data };

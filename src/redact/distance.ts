@@ -14,6 +14,18 @@
 /** Stands in for "no mask pixel in reach"; finite so the parabola maths stays NaN-free. */
 export const FAR = 1e20;
 
+/**
+ * The column pass's counts, kept between calls: a video frame builds
+ * several covers, and a fresh array for each made work for the garbage
+ * collector that stalled Node-RED (the calls never overlap: no await).
+ */
+let rowsScratch = new Int32Array(0);
+
+function scratchRows(length: number): Int32Array {
+  if (rowsScratch.length < length) rowsScratch = new Int32Array(Math.max(length, rowsScratch.length * 2));
+  return rowsScratch.subarray(0, length);
+}
+
 interface Scratch {
   v: Int32Array;
   z: Float64Array;
@@ -79,7 +91,7 @@ function rowPass(f: Float32Array, start: number, n: number, limit2: number, scra
 export function squaredDistance(grid: Float32Array, width: number, height: number, limit2 = Infinity): void {
   // Column pass: rows to the nearest mask pixel above, then below.
   const none = height + width + 1;
-  const rows = new Int32Array(width * height);
+  const rows = scratchRows(width * height);
   for (let x = 0; x < width; x++) rows[x] = grid[x] === 0 ? 0 : none;
   for (let y = 1, i = width; y < height; y++) {
     for (let x = 0; x < width; x++, i++) rows[i] = grid[i] === 0 ? 0 : rows[i - width] + 1;
@@ -90,7 +102,7 @@ export function squaredDistance(grid: Float32Array, width: number, height: numbe
       if (below < rows[i]) rows[i] = below;
     }
   }
-  for (let i = 0; i < rows.length; i++) grid[i] = rows[i] >= none ? FAR : rows[i] * rows[i];
+  for (let i = 0; i < width * height; i++) grid[i] = rows[i] >= none ? FAR : rows[i] * rows[i];
   const scratch: Scratch = { v: new Int32Array(width), z: new Float64Array(width + 1), g: new Float64Array(width) };
   for (let y = 0; y < height; y++) rowPass(grid, y * width, width, limit2, scratch);
 }

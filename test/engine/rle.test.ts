@@ -22,6 +22,26 @@ test('a box mask comes back where it was, in column-major runs', () => {
   assert.deepEqual(back, { x: 4, y: 2, width: 3, height: 2, data });
 });
 
+test('random masks, solid boxes and masks reaching past the image round-trip pixel for pixel', () => {
+  let seed = 5;
+  const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+  const W = 37, H = 23;
+  for (let n = 0; n < 60; n++) {
+    const width = 1 + rand(30), height = 1 + rand(20);
+    const solid = n % 3 === 0;
+    const m = { x: rand(W + 10) - 8, y: rand(H + 10) - 8, width, height, data: Uint8Array.from({ length: width * height }, () => (solid || rand(3) > 0 ? 1 : 0)) };
+    // What should come back: the mask's pixels that lie inside the image.
+    const want = new Uint8Array(W * H);
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if (m.data[y * width + x] && x + m.x >= 0 && x + m.x < W && y + m.y >= 0 && y + m.y < H) want[(y + m.y) * W + x + m.x] = 1;
+    const rle = boxMaskToRle(m, W, H);
+    assert.equal(rleArea(rle), want.reduce((a, b) => a + b, 0));
+    const back = rleToBoxMask(rle);
+    const got = new Uint8Array(W * H);
+    if (back) for (let y = 0; y < back.height; y++) for (let x = 0; x < back.width; x++) if (back.data[y * back.width + x]) got[(y + back.y) * W + x + back.x] = 1;
+    assert.deepEqual(got, want, `mask ${n}`);
+  }
+});
+
 test('malformed RLE is refused', () => {
   assert.throws(() => rleArea({ size: [2, 2], counts: '05' }), /covers 5 pixels/);
   assert.throws(() => rleArea({ size: [2, 2], counts: '0\u00ff' }), /invalid character/);
