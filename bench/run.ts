@@ -15,6 +15,7 @@
  * Each bench runs in its own child process (bench/lib/child.ts), so peak
  * memory and event-loop lag are its own.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -299,6 +300,11 @@ async function main(): Promise<void> {
       { width: 1920, height: 1080, fps: 30, seconds: quick ? 5 : 20 },
       { width: 1920, height: 1080, fps: 30, seconds: quick ? 30 : 120 },
     ];
+    // The Pillow baselines need it, and finding out after twenty minutes of video rows wastes the run.
+    const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+    if (spawnSync(python, ['-c', 'import PIL'], { stdio: 'ignore' }).status !== 0) {
+      throw new Error(`${python} cannot import PIL: the Pillow baselines need it (on Debian: apt-get install python3-pil)`);
+    }
     const video: VideoRun[] = [];
     // Five pairs of the short clip; one of the long one (each of its runs takes minutes).
     for (const [i, c] of clips.entries()) video.push(await videoRun(PLUMBING, c, modelDir, quick || i > 0 ? 1 : 5));
@@ -306,8 +312,6 @@ async function main(): Promise<void> {
     video.push(await videoRun(FACES, faceClip, modelDir, quick ? 1 : 3));
     video.push(await videoRun(MIXED, faceClip, modelDir, 1));
     console.log('a 12 MP photo with faces...');
-    // Debian's python3 carries python3-pil; another python3 on PATH may not.
-    const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
     const facePhoto = await runChild<FacePhotoResult>('face-photo', { runs: quick ? 3 : 7, python });
     console.log('people, vehicles and plates on a 1080p and a 12 MP photo...');
     const objectPhoto = await runChild<ObjectPhotoResult>('object-photo', { runs: quick ? 2 : 5 });
