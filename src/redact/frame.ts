@@ -1,6 +1,6 @@
 /**
- * The decoded, upright, 8-bit image the redaction works on, and the one
- * helper every effect needs: copying a rectangle out of it.
+ * The decoded, upright, 8-bit image the redaction works on, and the
+ * rectangles of it that effects render.
  */
 
 export interface Frame {
@@ -16,17 +16,6 @@ export interface Rect {
   y: number;
   width: number;
   height: number;
-}
-
-/** Copy `r` (inside the frame) into a new tightly packed buffer. */
-export function copyRect(f: Frame, r: Rect): Buffer {
-  const stride = r.width * f.channels;
-  const out = Buffer.allocUnsafe(stride * r.height);
-  for (let y = 0; y < r.height; y++) {
-    const src = ((r.y + y) * f.width + r.x) * f.channels;
-    f.data.copy(out, y * stride, src, src + stride);
-  }
-  return out;
 }
 
 /** Grow `r` by `margin` on every side, clipped to the frame. */

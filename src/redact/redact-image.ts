@@ -10,7 +10,7 @@ import type { ImageInput, Instance } from '../common/types';
 import { colourToRedact, withAlpha } from './alpha';
 import { blendInto } from './composite';
 import { decodeImage } from './decode';
-import { effectReach, renderEffect, type EffectSettings } from './effects';
+import { effectReach, renderEffect, type EffectSettings, type Rendered } from './effects';
 import type { Rect } from './frame';
 import { encodeImage } from './encode';
 import { boxToMask, buildCover, growthFor, markCovered, wholeCover, type Cover } from './masks';
@@ -121,7 +121,7 @@ export async function redactImage(image: ImageInput, instances: Instance[], opts
     // order once all have rendered. An instance that overlaps the batch
     // waits for it, so it reads the frame as already redacted and no step
     // can bring back unredacted pixels.
-    let batch: Array<{ job: Job; reach: Rect; rendered: Promise<Buffer> }> = [];
+    let batch: Array<{ job: Job; reach: Rect; rendered: Promise<Rendered> }> = [];
     const flush = async (): Promise<void> => {
       const rendered = await Promise.all(batch.map((b) => b.rendered));
       writable();
