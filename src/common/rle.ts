@@ -3,7 +3,7 @@
  * column, then the next column) and start with a run of zeros, exactly as
  * pycocotools does, so masks written here open in any COCO tool.
  */
-import type { BoxMask, Rle } from './types';
+import type { Box, BoxMask, Rle } from './types';
 import { CodedError } from './coded-error';
 
 /** Pack run lengths into the compressed string form (pycocotools rleToString). */
@@ -87,6 +87,25 @@ export function boxMaskToRle(m: BoxMask, imageWidth: number, imageHeight: number
   push(0, (imageWidth - x1) * imageHeight);
   counts.push(run);
   return { size: [imageHeight, imageWidth], counts: encodeCounts(counts) };
+}
+
+/**
+ * The RLE of a solid box [x0, y0, x1, y1] (whole pixels, inside the image),
+ * written from its corners: a carried video cover or a frame hidden whole
+ * needs no mask of ones first (a 1080p frame's would be 2 MB).
+ */
+export function boxRle(box: Box, imageWidth: number, imageHeight: number): Rle {
+  const [x0, y0, x1, y1] = box;
+  const size: [number, number] = [imageHeight, imageWidth];
+  if (x1 <= x0 || y1 <= y0) return { size, counts: encodeCounts([imageWidth * imageHeight]) };
+  const counts = [x0 * imageHeight + y0];
+  const gap = imageHeight - (y1 - y0);
+  // A box of full height is one run, as pycocotools writes it (no runs of length 0).
+  if (gap === 0) counts.push((x1 - x0) * imageHeight);
+  else for (let x = x0; x < x1; x++) counts.push(...(x < x1 - 1 ? [y1 - y0, gap] : [y1 - y0]));
+  const after = imageHeight - y1 + (imageWidth - x1) * imageHeight;
+  if (after > 0) counts.push(after);
+  return { size, counts: encodeCounts(counts) };
 }
 
 function checkRle(rle: Rle): [number, number, number[]] {

@@ -15,11 +15,18 @@
 export const FAR = 1e20;
 
 /**
- * The column pass's counts, kept between calls: a video frame builds
- * several covers, and a fresh array for each made work for the garbage
- * collector that stalled Node-RED (the calls never overlap: no await).
+ * The grid a caller fills for squaredDistance, and the column pass's counts,
+ * kept between calls: a video frame builds several covers, and fresh arrays
+ * for each made work for the garbage collector that stalled Node-RED. A
+ * caller is done with the grid before the next one asks (no await between).
  */
+let gridScratch = new Float32Array(0);
 let rowsScratch = new Int32Array(0);
+
+export function distanceGrid(length: number): Float32Array {
+  if (gridScratch.length < length) gridScratch = new Float32Array(Math.max(length, gridScratch.length * 2));
+  return gridScratch.subarray(0, length).fill(FAR);
+}
 
 function scratchRows(length: number): Int32Array {
   if (rowsScratch.length < length) rowsScratch = new Int32Array(Math.max(length, rowsScratch.length * 2));
@@ -102,7 +109,7 @@ export function squaredDistance(grid: Float32Array, width: number, height: numbe
       if (below < rows[i]) rows[i] = below;
     }
   }
-  for (let i = 0; i < width * height; i++) grid[i] = rows[i] >= none ? FAR : rows[i] * rows[i];
+  for (let i = 0, n = width * height; i < n; i++) grid[i] = rows[i] >= none ? FAR : rows[i] * rows[i];
   const scratch: Scratch = { v: new Int32Array(width), z: new Float64Array(width + 1), g: new Float64Array(width) };
   for (let y = 0; y < height; y++) rowPass(grid, y * width, width, limit2, scratch);
 }

@@ -53,6 +53,7 @@ export interface Rendered {
   rect: Rect;
 }
 
+/** The effect a cover asks for: fill and mosaic over the cover's own rectangle, blur over it and its kernel's reach. */
 export async function renderEffect(frame: Frame, cover: Cover, s: EffectSettings): Promise<Rendered> {
   const rect: Rect = { x: cover.x, y: cover.y, width: cover.width, height: cover.height };
   switch (s.mode) {

@@ -4,7 +4,7 @@
  * outward only. Work and memory scale with the instance, not the frame.
  */
 import type { Box, BoxMask } from '../common/types';
-import { FAR, squaredDistance } from './distance';
+import { distanceGrid, squaredDistance } from './distance';
 
 /** Redaction strength per pixel inside a rectangle of the image. */
 export interface Cover {
@@ -135,19 +135,11 @@ export function rectCover(mask: BoxMask, grow: number, feather: number, imageWid
   return coverOf(f, alpha);
 }
 
-/** The distance grid, kept between calls (see distance.ts: the calls never overlap). */
-let gridScratch = new Float32Array(0);
-
-function scratchGrid(length: number): Float32Array {
-  if (gridScratch.length < length) gridScratch = new Float32Array(Math.max(length, gridScratch.length * 2));
-  return gridScratch.subarray(0, length);
-}
-
 /** Any mask's cover, through the exact distance transform. */
 export function distanceCover(mask: BoxMask, grow: number, feather: number, imageWidth: number, imageHeight: number): Cover {
   const f = coverFrame(mask, grow, feather, imageWidth, imageHeight);
   const { width, height, ox, oy } = f;
-  const grid = scratchGrid(width * height).fill(FAR);
+  const grid = distanceGrid(width * height);
   for (let my = 0; my < mask.height; my++) {
     const src = my * mask.width;
     const dst = (my + oy) * width + ox;

@@ -8,7 +8,7 @@
  * a track is held (tracks.ts), so frames wait for detections up to `hold`
  * frames later. Frames leave in order, each with every track that covers it.
  */
-import { boxMaskToRle } from '../common/rle';
+import { boxRle } from '../common/rle';
 import type { Instance } from '../common/types';
 import { TrackBook, Tracker, type TrackedInstance } from './tracks';
 
@@ -16,8 +16,7 @@ import { TrackBook, Tracker, type TrackedInstance } from './tracks';
 export const FAILED_LABEL = '*detection failed*';
 
 export function wholeFrame(width: number, height: number): Instance {
-  const mask = boxMaskToRle({ x: 0, y: 0, width, height, data: new Uint8Array(width * height).fill(1) }, width, height);
-  return { label: FAILED_LABEL, score: 1, box: [0, 0, width, height], mask };
+  return { label: FAILED_LABEL, score: 1, box: [0, 0, width, height], mask: boxRle([0, 0, width, height], width, height) };
 }
 
 export interface DetectionGroup<T> {

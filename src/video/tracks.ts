@@ -17,7 +17,7 @@
  * frames as lie between detections or as the hold asks. Sightings never
  * reach across a scene cut.
  */
-import { boxMaskToRle } from '../common/rle';
+import { boxRle } from '../common/rle';
 import { isTextPrompt } from '../common/concepts';
 import type { Box, Instance } from '../common/types';
 import { iou } from '../common/boxes';
@@ -311,8 +311,7 @@ export class Tracker {
     const box: Box = [Math.max(0, Math.floor(b[0])), Math.max(0, Math.floor(b[1])), Math.min(width, Math.ceil(b[2])), Math.min(height, Math.ceil(b[3]))];
     const w = box[2] - box[0], h = box[3] - box[1];
     if (w <= 0 || h <= 0) return null;
-    const mask = boxMaskToRle({ x: box[0], y: box[1], width: w, height: h, data: new Uint8Array(w * h).fill(1) }, width, height);
-    return { ...from, box, mask, carried: true };
+    return { ...from, box, mask: boxRle(box, width, height), carried: true };
   }
 }
 

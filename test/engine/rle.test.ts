@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { boxMaskToRle, decodeCounts, encodeCounts, rleArea, rleToBoxMask } from '../../src/common/rle';
+import { boxMaskToRle, boxRle, decodeCounts, encodeCounts, rleArea, rleToBoxMask } from '../../src/common/rle';
 
 test('RLE strings match what pycocotools writes', () => {
   // pycocotools.mask.encode of a 2x2 all-ones mask is b'04'; of a 3x3 with only the centre set, b'414'.
@@ -39,6 +39,15 @@ test('random masks, solid boxes and masks reaching past the image round-trip pix
     const got = new Uint8Array(W * H);
     if (back) for (let y = 0; y < back.height; y++) for (let x = 0; x < back.width; x++) if (back.data[y * back.width + x]) got[(y + back.y) * W + x + back.x] = 1;
     assert.deepEqual(got, want, `mask ${n}`);
+  }
+});
+
+test('a solid box written from its corners is the RLE of its mask of ones, full height and whole frame included', () => {
+  const W = 31, H = 17;
+  const boxes: Array<[number, number, number, number]> = [[0, 0, W, H], [3, 0, 9, H], [0, 4, 1, 5], [30, 16, 31, 17], [5, 2, 20, 11]];
+  for (const [x0, y0, x1, y1] of boxes) {
+    const solid = { x: x0, y: y0, width: x1 - x0, height: y1 - y0, data: new Uint8Array((x1 - x0) * (y1 - y0)).fill(1) };
+    assert.deepEqual(boxRle([x0, y0, x1, y1], W, H), boxMaskToRle(solid, W, H), `box ${[x0, y0, x1, y1]}`);
   }
 });
 

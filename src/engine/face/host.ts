@@ -55,8 +55,9 @@ function passPixels(pass: FacePass, model: FaceModelInfo, levels: readonly FaceL
   return cropRgb(level.rgb, level.width, { x: pass.from.x, y: pass.from.y, width: model.inputWidth, height: model.inputHeight });
 }
 
-function runFacePasses(model: FaceModelInfo, passes: FacePass[], levels?: FaceLevel[]): ReturnType<typeof runPasses<FacePass, TaggedCandidate>> {
-  if (!session) throw new CodedError('MODEL_NOT_LOADED', 'inference host has no face model loaded');
+function runFacePasses(passes: FacePass[], levels?: FaceLevel[]): ReturnType<typeof runPasses<FacePass, TaggedCandidate>> {
+  if (!session || !info) throw new CodedError('MODEL_NOT_LOADED', 'inference host has no face model loaded');
+  const model = info;
   return runPasses(
     session,
     passes,
@@ -78,13 +79,8 @@ function faceInstances(faces: FaceBox[], job: { width: number; height: number; g
 
 const timingsOf = (t: PassTimings, postMs: number): FaceReply['timings'] => ({ preprocessMs: t.preprocessMs, faceMs: t.inferMs, facePasses: t.passes, postprocessMs: t.postprocessMs + postMs });
 
-function loaded(): FaceModelInfo {
-  if (!session || !info) throw new CodedError('MODEL_NOT_LOADED', 'inference host has no face model loaded');
-  return info;
-}
-
 async function detect(job: FaceJob): Promise<FaceReply> {
-  const { found, timings } = await runFacePasses(loaded(), job.passes, job.levels);
+  const { found, timings } = await runFacePasses(job.passes, job.levels);
   const t0 = performance.now();
   const faces = oneBoxPerFace(found);
   // A face the whole image's pass saw too (any pass without inner edges) needs no second look.
@@ -96,7 +92,7 @@ async function detect(job: FaceJob): Promise<FaceReply> {
 
 /** A face is confirmed when any of the passes framed around it finds a face on it; it keeps the score its tile gave it. */
 async function confirm(job: ConfirmJob): Promise<FaceReply> {
-  const { found, timings } = await runFacePasses(loaded(), job.passes);
+  const { found, timings } = await runFacePasses(job.passes);
   const t0 = performance.now();
   const confirmed = job.faces.filter((f) => found.some((c) => iou(c.box, f.box) >= FACE_OVERLAP));
   return { instances: faceInstances(confirmed, job), timings: timingsOf(timings, performance.now() - t0) };
