@@ -35,6 +35,8 @@ export interface FacePhotoResult {
   faces: number;
   /** Median ms: the detection call (its decode, and the face detector's passes). */
   detect: { totalMs: number; decodeMs: number; faceMs: number; passes: number };
+  /** The same detection with sam3-segment's *smallest face* raised: median ms, passes and covers found. */
+  smallest?: Array<{ smallestFace: number; totalMs: number; passes: number; faces: number }>;
   /** Median ms: redactImage on the JPEG with the detections (decode, blur, encode). */
   redactMs: number;
   /** Pillow on the same boxes: median ms per step, or why it could not run. */
@@ -70,6 +72,15 @@ async function main(a: FacePhotoArgs): Promise<FacePhotoResult> {
       detect.push({ totalMs: r.timings.totalMs, decodeMs: r.timings.decodeMs, faceMs: r.timings.faceMs ?? 0, passes: r.timings.facePasses ?? 0 });
       redact.push(redactMs);
     }
+    const smallest: NonNullable<FacePhotoResult['smallest']> = [];
+    for (const minFace of [24, 48]) {
+      const runs: Array<{ totalMs: number; passes: number; faces: number }> = [];
+      for (let i = 0; i < a.runs; i++) {
+        const r = await engine.segment(jpeg, 'face', { face: { minFace } });
+        runs.push({ totalMs: r.timings.totalMs, passes: r.timings.facePasses ?? 0, faces: r.instances.length });
+      }
+      smallest.push({ smallestFace: minFace, totalMs: round(median(runs.map((x) => x.totalMs)), 1), passes: runs[0].passes, faces: runs[0].faces });
+    }
     // Pillow on the same masks, as strong a blur as mask-blur picks for the largest face.
     const union = Buffer.alloc(4000 * 3000);
     let radius = 8;
@@ -97,6 +108,7 @@ async function main(a: FacePhotoArgs): Promise<FacePhotoResult> {
       labelled: photos.reduce((n, p) => n + p.faces.length, 0),
       faces: instances.length,
       detect: { totalMs: pick('totalMs'), decodeMs: pick('decodeMs'), faceMs: pick('faceMs'), passes: pick('passes') },
+      smallest,
       redactMs: round(median(redact), 1),
       pillow,
     };

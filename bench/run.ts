@@ -5,12 +5,13 @@
  * Never part of `npm test`.
  *
  *   npm run bench              20 s (five pairs run in turn) and 120 s 1080p30 clips, then `face` on a 20 s clip with
- *                              faces (three pairs) and `face, license plate, text` (one), a 12 MP photo with faces
- *                              (about 30 minutes on 2 cores)
+ *                              faces (three pairs), the same with *smallest face* 24 px (one) and `face, license
+ *                              plate, text` (one), a 12 MP photo with faces (about 20 minutes on 2 cores)
  *   npm run bench -- --quick   5 s and 30 s clips, fewer repetitions (a smoke run; writes quick.json and quick.md,
  *                              so the full run's table that docs/performance.md quotes stays)
  *   npm run bench -- --table   the table again from bench/results/latest.json
- *   npm run bench -- --faces   only the `face` video row, one pair (a quick check while working on it; writes nothing)
+ *   npm run bench -- --faces   only the `face` video row, one pair (a quick check while working on it; writes nothing);
+ *                              `--faces --smallest-face 24` with that setting
  *
  * Each bench runs in its own child process (bench/lib/child.ts), so peak
  * memory and event-loop lag are its own.
@@ -48,11 +49,15 @@ interface VideoCase {
   prompt: string;
   /** Least ratio to the transcode's speed; none: reported only. */
   target?: number;
+  /** sam3-segment's *smallest face* (px), where not the default 12. */
+  smallestFace?: number;
 }
 
 /** The plumbing alone: a phrase only SAM 3 answers (the fixture model finds nothing for it), on every 10th frame. */
 const PLUMBING: VideoCase = { what: `sam3-segment (a SAM 3 phrase on every ${STRIDE}th frame, nothing found)`, prompt: 'logo', target: 0.8 };
 const FACES: VideoCase = { what: 'sam3-segment (`face`: the bundled detector on every frame, its tiles every 10th, tracks held 3 frames)', prompt: 'face', target: 0.6 };
+/** The same with *smallest face* 24 px: the tiled pass keeps its coarser level only (12 tiles instead of 60 at 1080p). */
+const FACES_24: VideoCase = { ...FACES, what: 'sam3-segment (`face` as above, *smallest face* 24 px: the tiled pass without its finest level)', target: undefined, smallestFace: 24 };
 const MIXED: VideoCase = {
   what: `sam3-segment (\`face, license plate, text\`: faces on every frame; plates (the vehicle and text detectors) and text every ${STRIDE}th, the text detector once for both)`,
   prompt: 'face, license plate, text',
@@ -110,7 +115,7 @@ async function videoRun(vc: VideoCase, clip: ClipSpec, modelDir: string, pairs: 
     const base = await transcode(file, path.join(os.tmpdir(), `sam3-bench-transcode-${process.pid}.mp4`), frames, PRESET, CRF);
     console.log(`video: ${clip.seconds} s clip, pair ${i + 1} of ${pairs}: the Node-RED flow...`);
     const flow = await runChild<VideoFlowResult>('video-flow', {
-      clip: file, modelDir, prompt: vc.prompt, stride: STRIDE, window: 64, preset: PRESET, crf: CRF, mode: 'blur',
+      clip: file, modelDir, prompt: vc.prompt, stride: STRIDE, window: 64, preset: PRESET, crf: CRF, mode: 'blur', smallestFace: vc.smallestFace,
     });
     runs.push({ flow, transcode: base, ratio: round(flow.fps / base.fps, 3) });
     console.log(`video: ${clip.seconds} s clip, pair ${i + 1}: ${round(flow.fps)} fps against ${round(base.fps)} fps (${runs[i].ratio})`);
@@ -138,7 +143,7 @@ const missed = (v: VideoRun): boolean => v.case.target !== undefined && v.ratio 
 
 function table(r: BenchReport): string {
   const [short, long] = r.video;
-  const faces = r.video.find((v) => v.case.prompt === FACES.prompt);
+  const faces = r.video.find((v) => v.case.what === FACES.what);
   const lines: string[] = [];
   lines.push(`Measured ${r.date.slice(0, 10)} on ${machineLine(r.machine)}${r.quick ? ' (quick run: short clips, few repetitions)' : ''}.`, '');
   lines.push('| what | ours | baseline | ratio | target |', '| --- | --- | --- | --- | --- |');
@@ -158,6 +163,9 @@ function table(r: BenchReport): string {
     lines.push(
       `| ${round((fp.width * fp.height) / 1e6, 0)} MP JPEG photo with ${fp.labelled} labelled faces: sam3-segment \`face\` (${fp.faces} covers) | ${fp.detect.totalMs} ms (decode ${fp.detect.decodeMs} ms, ` +
         `face detector ${fp.detect.faceMs} ms in ${fp.detect.passes} passes: whole image and tiles) | | | |`,
+      ...(fp.smallest ?? []).map(
+        (m) => `| the same photo, *smallest face* ${m.smallestFace} px (${m.faces} covers) | ${m.totalMs} ms (${m.passes} passes) | | | |`,
+      ),
       `| the same photo: mask-blur (decode, blur the faces, encode JPEG q90) | ${fp.redactMs} ms | ` +
         `${pil ? `Pillow, whole-image blur pasted through the same masks: ${pilTotal} ms (${Object.entries(pil).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${v}`).join(', ')})` : `Pillow: ${(fp.pillow as { error: string }).error}`} | ` +
         `${pilTotal ? `${round(pilTotal / fp.redactMs, 1)}x faster` : 'n/a'} | |`,
@@ -292,7 +300,9 @@ async function main(): Promise<void> {
   await buildFixtureModel(modelDir);
   try {
     if (process.argv.includes('--faces')) {
-      const run = await videoRun(FACES, faceClipSpec(quick), modelDir, 1);
+      const at = process.argv.indexOf('--smallest-face');
+      const smallestFace = at > 0 ? Number(process.argv[at + 1]) : undefined;
+      const run = await videoRun(smallestFace ? { ...FACES, smallestFace } : FACES, faceClipSpec(quick), modelDir, 1);
       console.log(JSON.stringify({ ratio: run.ratio, lagMs: run.lagMs, flow: run.flow, transcode: run.transcode }, null, 2));
       return;
     }
@@ -310,6 +320,7 @@ async function main(): Promise<void> {
     for (const [i, c] of clips.entries()) video.push(await videoRun(PLUMBING, c, modelDir, quick || i > 0 ? 1 : 5));
     const faceClip = faceClipSpec(quick);
     video.push(await videoRun(FACES, faceClip, modelDir, quick ? 1 : 3));
+    video.push(await videoRun(FACES_24, faceClip, modelDir, 1));
     video.push(await videoRun(MIXED, faceClip, modelDir, 1));
     console.log('a 12 MP photo with faces...');
     const facePhoto = await runChild<FacePhotoResult>('face-photo', { runs: quick ? 3 : 7, python });

@@ -40,6 +40,8 @@ export interface VideoFlowArgs {
   stride: number;
   faceStride?: number;
   smallFaceStride?: number;
+  /** sam3-segment's *smallest face* (px; default 12). */
+  smallestFace?: number;
   window: number;
   preset: string;
   crf: number;
@@ -88,7 +90,7 @@ function flow(a: VideoFlowArgs, outputDir: string): object[] {
     { id: 'model', type: 'sam3-model', modelDir: a.modelDir },
     { id: 'splitter', type: 'video-split', z: tab, window: a.window, stallTimeout: 120, wires: [['seg']] },
     { id: 'seg', type: 'sam3-segment', z: tab, model: 'model', prompts: a.prompt.split(',').map((t) => ({ text: t.trim() })),
-      stride: a.stride, faceStride: a.faceStride ?? 1, smallFaceStride: a.smallFaceStride ?? 10, wires: [['hider']] },
+      stride: a.stride, faceStride: a.faceStride ?? 1, smallFaceStride: a.smallFaceStride ?? 10, smallestFace: a.smallestFace ?? 12, wires: [['hider']] },
     { id: 'hider', type: 'mask-blur', z: tab, mode: a.mode, wires: [['encoder']] },
     { id: 'encoder', type: 'video-encode', z: tab, outputDir, preset: a.preset, crf: a.crf, wires: [['sink']] },
     // Plain function nodes hand the result to the bench through the global context.

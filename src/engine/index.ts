@@ -36,7 +36,7 @@ export { ImageInputError, DEFAULT_MAX_PIXELS } from './image-input';
 export { DEFAULT_MAX_BYTES } from '../common/image-source';
 export type { ModelInfo } from './sam3/protocol';
 export * from './text';
-export { faceBackend, planFacePasses, DEFAULT_FACE_THRESHOLD, DEFAULT_FACE_TILE_THRESHOLD, FACE_GROW, BUNDLED_FACE_MODEL } from './face/backend';
+export { faceBackend, planFacePasses, DEFAULT_MIN_FACE, DEFAULT_FACE_THRESHOLD, DEFAULT_FACE_TILE_THRESHOLD, FACE_GROW, BUNDLED_FACE_MODEL } from './face/backend';
 export type { FaceDetectOptions, FaceLoadOptions } from './face/backend';
 export { CONCEPTS, FACE_PROMPTS, OBJECT_PROMPTS, PLATE_PROMPTS, isFacePrompt, isObjectPrompt, isPlatePrompt } from '../common/concepts';
 export { objectBackend, DEFAULT_OBJECT_THRESHOLD, OBJECT_GROW, BUNDLED_OBJECT_MODEL } from './objects/backend';

@@ -43,6 +43,8 @@ interface Sam3SegmentDef extends NodeDef {
   faceStride?: string | number;
   /** Video: the tiled pass for small faces every N frames (default 10; 0 = never). */
   smallFaceStride?: string | number;
+  /** The smallest face the tiled pass looks for, in image pixels (default 12): photos and video alike. */
+  smallestFace?: string | number;
   /** Video: people, vehicles and plates every N frames (default 10, with the other phrases). */
   objectStride?: string | number;
   /** Frames a track is held on each side of its sightings (default 3). */
@@ -176,7 +178,7 @@ export = function register(RED: NodeAPI): void {
     const segmentImage = (shared: Sam3ModelNode, image: ImageInput, asked: Prompt[] | string | undefined): Promise<Segmented> =>
       counted(shared, async (engine) => {
         const prompts = asked ?? shared.shared.defaultPrompts;
-        const r = await engine.segment(image, prompts, { threshold: shared.threshold, tiles, textBackend, sam3Joins });
+        const r = await engine.segment(image, prompts, { threshold: shared.threshold, tiles, textBackend, sam3Joins, face: { minFace: groups.smallestFace } });
         return { ...r, prompts, ...modelsUsed(engine, r.backends) };
       });
     /** One detection group on one frame; undefined when the group has nothing to find in this video. */
@@ -224,6 +226,7 @@ export = function register(RED: NodeAPI): void {
               prompts: f ? promptList(f.prompts) : framePrompts === undefined ? [] : promptList(framePrompts),
               threshold: model.threshold,
               strides,
+              smallestFace: groups.smallestFace,
               hold,
               width: job.info.width,
               height: job.info.height,
@@ -268,6 +271,7 @@ export = function register(RED: NodeAPI): void {
           modelId: r.modelId,
           models: r.models,
           backends: r.backends,
+          smallestFace: groups.smallestFace,
           timings: r.timings,
         };
         if (config.preview) writeMsgProperty(RED, msg, previewProperty, await drawPreview(img, r.instances, limits));

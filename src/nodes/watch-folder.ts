@@ -133,6 +133,7 @@ export = function register(RED: NodeAPI): void {
               mode: msg.redaction?.mode,
               perLabel: msg.redaction?.perLabel,
               backends: msg.segmentation?.backends,
+              smallestFace: msg.segmentation?.smallestFace,
               zones: msg.redaction?.zones ?? msg.video?.zones,
               review: msg.redaction?.review,
               video: msg.video,

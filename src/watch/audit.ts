@@ -11,6 +11,8 @@ export interface AuditFacts {
   perLabel?: unknown;
   /** Which backends answered each label, with the threshold each used. */
   backends?: unknown;
+  /** The smallest face (px) the face detector's tiles looked for: faces below it may be left. */
+  smallestFace?: unknown;
   /** The fixed privacy zones hidden, by name (with the pixels each hid, for a photo). */
   zones?: unknown;
   /** A person's review: decision, reviewer, time and each change. */
@@ -56,6 +58,12 @@ function oneThreshold(facts: AuditFacts): unknown {
   return used.size === 1 ? [...used][0] : undefined;
 }
 
+/** Whether the bundled face detector answered any label: only then does its smallest face say what was looked for. */
+function usedFaceDetector(backends: unknown): boolean {
+  if (!backends || typeof backends !== 'object') return false;
+  return Object.values(backends as Record<string, unknown>).some((list) => Array.isArray(list) && list.some((b) => (b as { backend?: unknown }).backend === 'face'));
+}
+
 export async function auditRecord(o: AuditSubject): Promise<object> {
   const [inputHash, outputHash] = await Promise.all([sha256File(o.input), sha256File(o.result)]);
   return {
@@ -68,6 +76,7 @@ export async function auditRecord(o: AuditSubject): Promise<object> {
     mode: o.facts.mode,
     instancesPerLabel: o.facts.perLabel,
     backends: o.facts.backends,
+    ...(o.facts.smallestFace !== undefined && usedFaceDetector(o.facts.backends) ? { smallestFace: o.facts.smallestFace } : {}),
     ...(o.facts.zones !== undefined ? { zones: o.facts.zones } : {}),
     ...(o.facts.review !== undefined ? { review: o.facts.review } : {}),
     ...(o.facts.video

@@ -115,12 +115,14 @@ describe('every example flow without SAM 3: faces hidden with the installed defa
     await fs.rename(path.join(work, 'group.jpg'), path.join(inbox, 'group.jpg'));
     const audit = path.join(out, 'group.jpg.audit.json');
     for (let i = 0; i < 600 && !(await fs.access(audit).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
-    const record = JSON.parse(await fs.readFile(audit, 'utf8')) as { prompts: string[]; threshold: number; instancesPerLabel: Record<string, { instances: number }>; backends: Record<string, Array<{ backend: string; threshold: number }>> };
+    const record = JSON.parse(await fs.readFile(audit, 'utf8')) as { prompts: string[]; threshold: number; instancesPerLabel: Record<string, { instances: number }>; backends: Record<string, Array<{ backend: string; threshold: number }>>; smallestFace?: number };
     assert.deepEqual(record.prompts, ['face', 'license plate', 'text']);
     // The threshold the bundled detectors used (0.5 each), not the model node's 0.3 that none of them used.
     assert.equal(record.threshold, 0.5);
     assert.ok(record.instancesPerLabel.face.instances >= 3);
     assert.deepEqual(record.backends.face, [{ backend: 'face', threshold: 0.5 }]);
+    // Faces narrower than this were not looked for: the record says so.
+    assert.equal(record.smallestFace, 12);
     await fs.access(path.join(inbox, 'done', 'group.jpg'));
   });
 

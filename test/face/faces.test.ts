@@ -93,4 +93,40 @@ describe('faces with no download: the bundled face detector', () => {
     // Tiles alone found 8 such covers (dark clothing, a hand, a chin); the second look at what only tiles find keeps 5.
     assert.ok(falseAlarms.length <= 5, `${falseAlarms.length} covers hide no labelled face: ${falseAlarms.join('; ')}`);
   });
+
+  test('smallest face 24 px: every labelled face at least that wide is still hidden, narrower ones are left to the default', async (t) => {
+    if (!images) return cannotRun(t, unavailable);
+    await helper.load(nodes, inTab([
+      { id: 'model', type: 'sam3-model', modelDir: path.join(tempDir(), 'no-sam3') },
+      { id: 'seg', type: 'sam3-segment', model: 'model', prompts: [{ text: 'face' }], smallestFace: 24, wires: [['out']] },
+      { id: 'out', type: 'helper' },
+      ...catchAll,
+    ]));
+    const seen = new Outcomes<{ detections: Instance[]; segmentation: { smallestFace?: number } }>(helper.getNode('out'), helper.getNode('caught'));
+    const missed: string[] = [];
+    let narrow = 0;
+    let narrowHidden = 0;
+    for (const img of images) {
+      helper.getNode('seg').receive({ payload: img.image });
+      const r = await seen.next(120_000, 50);
+      assert.equal(r.caught.length, 0, `${img.name}: ${r.caught[0]?.error.message}`);
+      const { detections, segmentation } = r.sent[0];
+      assert.equal(segmentation.smallestFace, 24, 'msg.segmentation says what was looked for');
+      const { width = 0, height = 0 } = await sharp(img.image).metadata();
+      const map = maskMap(detections, width, height);
+      img.faces.forEach((box, i) => {
+        const wide = box[2] - box[0];
+        const hidden = covered(box, map, width) >= 0.95;
+        if (wide >= 24 && !hidden) missed.push(`${img.name} #${i} (${wide.toFixed(0)} px wide)`);
+        if (wide < 20) {
+          narrow++;
+          if (hidden) narrowHidden++;
+        }
+      });
+    }
+    assert.deepEqual(missed, [], 'faces at least 24 px wide not hidden');
+    // With the default (12 px) every one of them is hidden (the test above); here the setting is honoured.
+    assert.ok(narrow >= 5, `${narrow} labelled faces under 20 px wide`);
+    assert.ok(narrowHidden < narrow, `all ${narrow} faces under 20 px wide were hidden: the setting made no difference`);
+  });
 });

@@ -10,6 +10,7 @@
 import * as path from 'node:path';
 import { isFacePrompt } from '../../common/concepts';
 import type { Box } from '../../common/types';
+import { CodedError } from '../../common/coded-error';
 import type { Backend, TilesOption } from '../backend';
 import { checkThreshold } from '../prompts';
 import type { Region } from '../region';
@@ -90,9 +91,16 @@ export interface FacePassPlan {
 export function planFacePasses(width: number, height: number, tiles: TilesOption, inputWidth: number, inputHeight: number, minFace = DEFAULT_MIN_FACE): FacePassPlan[] {
   const plans: FacePassPlan[] = [{ region: { x: 0, y: 0, width, height } }];
   if (typeof tiles === 'number' && tiles <= 1) return plans;
+  if (typeof minFace !== 'number' || !Number.isFinite(minFace) || minFace <= 0) throw new CodedError('OPTION_INVALID', `face minFace must be a positive number of pixels, got ${String(minFace)}`);
   const whole = Math.max(width / inputWidth, height / inputHeight);
-  // The smallest level: faces of minFace px become about 12 px at the model's input.
-  let f = Math.max(1, 2 ** Math.floor(Math.log2(minFace / 12)));
+  // The whole-image pass alone sees faces from about 12 * whole px.
+  if (minFace >= 12 * whole) return plans;
+  // Levels f = 1, 2, 4, ... while a tile is at most half the image; the finest
+  // one used makes faces of minFace px about 12 px at the model's input, or is
+  // the coarsest there is (faces between it and the whole pass's reach need it).
+  let coarsest = 1;
+  while (coarsest * 4 <= whole) coarsest *= 2;
+  let f = Math.min(coarsest, Math.max(1, 2 ** Math.floor(Math.log2(minFace / 12))));
   for (; f * 2 <= whole; f *= 2) {
     // In the level's own pixels: the image shrunk by f (its last f - 1 columns and rows, if any, are left to finer levels).
     const lw = Math.floor(width / f);

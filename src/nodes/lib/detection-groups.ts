@@ -7,7 +7,7 @@
  * call then serves both, and the text detector that plates build on runs once
  * per frame, not twice.
  */
-import { isFacePrompt, isObjectPrompt, isPlatePrompt, readPrompts, type LabelBackend, type Prompt, type PromptEntry, type RedactionSegmentOptions, type Sam3Joins } from '../../engine';
+import { DEFAULT_MIN_FACE, isFacePrompt, isObjectPrompt, isPlatePrompt, readPrompts, type LabelBackend, type Prompt, type PromptEntry, type RedactionSegmentOptions, type Sam3Joins } from '../../engine';
 import { numberField } from './properties';
 import type { GroupSetting } from './video-frames';
 
@@ -18,6 +18,7 @@ export interface GroupConfig {
   smallFaceStride?: string | number;
   objectStride?: string | number;
   stride?: string | number;
+  smallestFace?: string | number;
 }
 
 export interface Strides {
@@ -32,6 +33,8 @@ const asPrompt = (e: PromptEntry, backend = e.backend): Prompt => ({ text: e.lab
 export class DetectionGroups {
   /** Frames between detections, per group (1 = every frame; 0 turns the small-face pass off). */
   readonly strides: Strides;
+  /** The smallest face the tiled pass looks for, in pixels: below the detector's own 12 it would only add passes that find nothing new. */
+  readonly smallestFace: number;
   private readonly ownObjects: boolean;
 
   constructor(config: GroupConfig, private readonly sam3Joins: Sam3Joins) {
@@ -41,6 +44,7 @@ export class DetectionGroups {
       objects: Math.max(1, Math.floor(numberField(config.objectStride, 10))),
       others: Math.max(1, Math.floor(numberField(config.stride, 10))),
     };
+    this.smallestFace = Math.max(DEFAULT_MIN_FACE, numberField(config.smallestFace, DEFAULT_MIN_FACE));
     this.ownObjects = this.strides.objects !== this.strides.others;
   }
 
@@ -86,7 +90,7 @@ export class DetectionGroups {
   optionsOf(group: string): RedactionSegmentOptions {
     const frame: RedactionSegmentOptions = { media: 'video', sam3Joins: 'never' };
     if (group === 'faces') return { ...frame, face: { tiles: 0 } };
-    if (group === 'smallFaces') return { ...frame, face: { tiles: 'auto' } };
+    if (group === 'smallFaces') return { ...frame, face: { tiles: 'auto', minFace: this.smallestFace } };
     if (group === 'objects') return frame;
     return { media: 'video' };
   }
