@@ -1,7 +1,8 @@
 /**
- * Copying a rectangle out of an interleaved RGB image: what tiles that need
- * no resampling are, on either side of the inference host (it loads no
- * image library, so this lives apart from image-input.ts).
+ * Copying a rectangle out of an interleaved RGB image without resampling
+ * (a text line's surroundings for the recogniser), in code the inference
+ * host can load too: it loads no image library, so this lives apart from
+ * image-input.ts.
  */
 import type { Region } from './region';
 

@@ -19,6 +19,34 @@ export function wholeFrame(width: number, height: number): Instance {
   return { label: FAILED_LABEL, score: 1, box: [0, 0, width, height], mask: boxRle([0, 0, width, height], width, height) };
 }
 
+/**
+ * One of each fresh sighting two groups made alike: the tiled pass repeats
+ * the whole-frame pass, so on its frames each face came twice, with the same
+ * box and mask, and mask-blur built and blurred every such cover twice. The
+ * higher score is kept, so no score filter downstream drops what the other
+ * copy would have passed. (Their track ids can differ: each group's tracker
+ * asks the shared book for an id, and one that ran ahead may have moved on.)
+ */
+export function withoutRepeats(instances: TrackedInstance[]): TrackedInstance[] {
+  const kept = new Map<string, number>();
+  const out: TrackedInstance[] = [];
+  for (const inst of instances) {
+    if (inst.carried) {
+      out.push(inst);
+      continue;
+    }
+    const key = `${inst.label}\n${inst.box.join(',')}\n${inst.mask.size.join(',')}\n${inst.mask.counts}`;
+    const at = kept.get(key);
+    if (at === undefined) {
+      kept.set(key, out.length);
+      out.push(inst);
+    } else if (inst.score > out[at].score) {
+      out[at] = inst;
+    }
+  }
+  return out;
+}
+
 export interface DetectionGroup<T> {
   name: string;
   /** Detect every `stride` frames (and at the first and last frame, and around scene cuts). */
@@ -180,7 +208,7 @@ export class FrameSchedule<T> {
       const all = this.groups.flatMap((g) => g.tracker.coverFor(t));
       // Where one group saw a track on this frame, another group's guess at where it is gives way.
       const fresh = new Set(all.filter((i) => !i.carried).map((i) => i.track));
-      const instances = all.filter((i) => !i.carried || !fresh.has(i.track) || !i.track);
+      const instances = withoutRepeats(all.filter((i) => !i.carried || !fresh.has(i.track) || !i.track));
       const carried = !this.groups.some((g) => g.scheduled.includes(t));
       this.buffer.delete(t);
       this.nextEmit = t + 1;

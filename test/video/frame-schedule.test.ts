@@ -198,6 +198,30 @@ describe('detection groups on strides, tracks, holds and covers between detectio
     }
   });
 
+  test('two groups that saw an object alike give one cover, with the higher score', async () => {
+    // The tiled pass repeats the whole-frame pass: on its frames both groups report the same face.
+    const red: Path = (i) => [10 + 6 * i, 20, 40 + 6 * i, 50];
+    const emitted: Emitted[] = [];
+    await new Promise<void>((resolve) => {
+      const schedule = new FrameSchedule<RawFrame>({
+        width: W, height: H, hold: 2, onDetectionError: 'redact',
+        groups: [
+          { name: 'faces', stride: 1, detect: (_i, f) => findRed(f, 'face') },
+          { name: 'smallFaces', stride: 4, detect: async (_i, f) => (await findRed(f, 'face')).map((x) => ({ ...x, score: 0.95 })) },
+        ],
+        emit: (index, _f, instances, carried) => { emitted.push({ index, instances, carried }); if (index === 11) resolve(); },
+        fail: () => resolve(),
+      });
+      for (let i = 0; i < 12; i++) schedule.push(i, frameAt(red, i), { last: i === 11 });
+    });
+    for (const e of emitted) {
+      assert.ok(covers(e.instances, red(e.index) as Box), `frame ${e.index}: the face`);
+      const fresh = e.instances.filter((x) => !x.carried);
+      assert.equal(fresh.length, 1, `frame ${e.index}: ${fresh.length} fresh covers of one face`);
+      if (e.index % 4 === 0) assert.equal(fresh[0].score, 0.95, `frame ${e.index}: the higher score`);
+    }
+  });
+
   test('an object seen at one end only grows by the motion measured for its label, not by its size', () => {
     const tracker = new Tracker({ width: 1920, height: 1080, hold: 0, wholeFrameLabel: FAILED_LABEL, book: new TrackBook(10) });
     // Static text lines, matched between 0 and 10: their label moves 0 px per frame in this shot.

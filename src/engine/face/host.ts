@@ -10,10 +10,9 @@ import { CodedError } from '../../common/coded-error';
 import type { HostSide } from '../host/protocol';
 import type { Instance } from '../../common/types';
 import { toInstances, type RawInstance } from '../instances';
-import { openDetector, inputShape, planarTensor, runPasses, type PassTimings } from '../host/detector-session';
+import { openDetector, inputShape, PlanarTensors, runPasses, type PassTimings } from '../host/detector-session';
 import { iou } from '../../common/boxes';
 import { candidates, faceEllipse, FACE_OVERLAP, oneBoxPerFace, type FaceCandidate } from './boxes';
-import { cropRgb } from '../rgb-crop';
 import type { ConfirmJob, FaceBox, FaceJob, FaceLevel, FaceLoadSpec, FaceModelInfo, FacePass, FaceReply } from './protocol';
 
 interface TaggedCandidate extends FaceCandidate {
@@ -47,21 +46,27 @@ async function load(spec: FaceLoadSpec): Promise<FaceModelInfo> {
 const MEAN = [127, 127, 127];
 const STD = [128, 128, 128];
 
-/** A pass's pixels: sent as they are, or cut here from the level they lie on. */
-function passPixels(pass: FacePass, model: FaceModelInfo, levels: readonly FaceLevel[] = []): Uint8Array {
-  if (pass.rgb) return pass.rgb;
+/** A pass's tensor: from its own pixels, or read straight out of the level it lies on. */
+function passTensor(tensors: PlanarTensors, pass: FacePass, levels: readonly FaceLevel[], reuse: boolean): ReturnType<PlanarTensors['tensor']> {
+  if (pass.rgb) {
+    if (pass.rgb.length !== tensors.width * tensors.height * 3) throw new CodedError('FACE_PASS_INVALID', `a face pass of ${pass.rgb.length} bytes is not ${tensors.width} x ${tensors.height} RGB`);
+    return tensors.tensor(pass.rgb, tensors.width, 0, 0, reuse);
+  }
   const level = pass.from && levels.find((l) => l.level === pass.from?.level);
   if (!pass.from || !level) throw new CodedError('FACE_PASS_INVALID', 'a face pass carries no pixels and names no level of the job');
-  return cropRgb(level.rgb, level.width, { x: pass.from.x, y: pass.from.y, width: model.inputWidth, height: model.inputHeight });
+  if (pass.from.x < 0 || pass.from.y < 0 || pass.from.x + tensors.width > level.width || (pass.from.y + tensors.height) * level.width * 3 > level.rgb.length) {
+    throw new CodedError('FACE_PASS_INVALID', `a face pass at (${pass.from.x}, ${pass.from.y}) lies outside its level (${level.width} px wide)`);
+  }
+  return tensors.tensor(level.rgb, level.width, pass.from.x, pass.from.y, reuse);
 }
 
-function runFacePasses(passes: FacePass[], levels?: FaceLevel[]): ReturnType<typeof runPasses<FacePass, TaggedCandidate>> {
+function runFacePasses(passes: FacePass[], levels: FaceLevel[] = []): ReturnType<typeof runPasses<FacePass, TaggedCandidate>> {
   if (!session || !info) throw new CodedError('MODEL_NOT_LOADED', 'inference host has no face model loaded');
-  const model = info;
+  const tensors = new PlanarTensors(info.inputWidth, info.inputHeight, MEAN, STD, 'rgb');
   return runPasses(
     session,
     passes,
-    (pass) => ({ input: planarTensor(passPixels(pass, model, levels), model.inputWidth, model.inputHeight, MEAN, STD, 'rgb') }),
+    (pass, index) => ({ input: passTensor(tensors, pass, levels, index > 0) }),
     (out, pass) => candidates(out.scores.data as Float32Array, out.boxes.data as Float32Array, pass.region, pass.threshold, pass.inner).map((c) => ({ ...c, tile: pass.inner !== undefined })),
   );
 }

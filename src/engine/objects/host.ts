@@ -8,7 +8,7 @@ import { CodedError } from '../../common/coded-error';
 import { mergeOverlapping } from '../box-merge';
 import type { HostSide } from '../host/protocol';
 import { toInstances, type RawInstance } from '../instances';
-import { openDetector, inputShape, planarTensor, runPasses } from '../host/detector-session';
+import { openDetector, inputShape, PlanarTensors, runPasses } from '../host/detector-session';
 import { boxFill, growBox } from '../../common/boxes';
 import { cellCount, decodePass, type DetectorLayout } from './decode';
 import type { ObjectJob, ObjectLoadSpec, ObjectModelInfo, ObjectReply } from './protocol';
@@ -64,10 +64,11 @@ async function detect(job: ObjectJob): Promise<ObjectReply> {
   // The lowest threshold any prompt sets for each class: candidates are decoded once for all prompts.
   const thresholds = new Map<number, number>();
   for (const p of job.prompts) for (const c of p.classes) thresholds.set(c, Math.min(thresholds.get(c) ?? 1, p.threshold));
+  const tensors = new PlanarTensors(model.inputWidth, model.inputHeight, MEAN, STD, 'bgr');
   const { found, timings: t } = await runPasses(
     session,
     job.passes,
-    (pass) => ({ input: planarTensor(pass.rgb, model.inputWidth, model.inputHeight, MEAN, STD, 'bgr') }),
+    (pass, index) => ({ input: tensors.tensor(pass.rgb, model.inputWidth, 0, 0, index > 0) }),
     (out, pass) => decodePass(out.scores.data as Float32Array, out.distances.data as Float32Array, model, pass.region, thresholds, pass.inner),
   );
   const t0 = performance.now();
