@@ -188,7 +188,7 @@ export = function register(RED: NodeAPI): void {
         const prompts = asked ?? shared.shared.defaultPrompts;
         const chosen = groups.promptsOf(group, prompts, !!engine.sam3);
         if (chosen.length === 0) return undefined;
-        const r = await engine.segment(frame, chosen, { threshold: shared.threshold, tiles, textBackend, sam3Joins, ...groups.optionsOf(group) });
+        const r = await engine.segment(frame, chosen, { threshold: shared.threshold, tiles, textBackend, sam3Joins, ...groups.optionsOf(group, `${node.id}/${job.id}`) });
         return { ...r, prompts, ...modelsUsed(engine, r.backends) };
       }, job);
 

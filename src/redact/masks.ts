@@ -127,7 +127,13 @@ export function rectCover(mask: BoxMask, grow: number, feather: number, imageWid
   const dx2 = axisDistances(f.width, f.ox, mask.width);
   const dy2 = axisDistances(f.height, f.oy, mask.height);
   const alpha = new Uint8Array(f.width * f.height);
+  // Every row level with the rectangle is the same row: computed once, copied.
+  const level = Uint8Array.from(dx2, (d) => ramp.alpha(d));
   for (let py = 0; py < f.height; py++) {
+    if (dy2[py] === 0) {
+      alpha.set(level, py * f.width);
+      continue;
+    }
     // Alpha only falls with distance: a row whose nearest pixel is 0 is 0 throughout.
     if (ramp.alpha(dy2[py]) === 0) continue;
     for (let px = 0, i = py * f.width; px < f.width; px++, i++) alpha[i] = ramp.alpha(dx2[px] + dy2[py]);
@@ -157,6 +163,24 @@ export function distanceCover(mask: BoxMask, grow: number, feather: number, imag
 /** Everything, fully redacted: the wholeImage fallback. */
 export function wholeCover(width: number, height: number): Cover {
   return { x: 0, y: 0, width, height, alpha: new Uint8Array(width * height).fill(255), full: width * height, shortSide: Math.min(width, height) };
+}
+
+/**
+ * Frame-sized maps for counting pixels hidden twice once, lent and given
+ * back: a video frame whose covers overlap needed one, and a fresh 2 MB array
+ * per 1080p frame kept the garbage collector busy. A lent map is all zeros.
+ */
+const spareMaps: Uint8Array[] = [];
+/** Maps larger than a 4K frame are not kept between calls. */
+const KEEP_MAP_PIXELS = 3840 * 2160;
+
+export function lendCoveredMap(pixels: number): Uint8Array {
+  const i = spareMaps.findIndex((m) => m.length === pixels);
+  return i >= 0 ? spareMaps.splice(i, 1)[0].fill(0) : new Uint8Array(pixels);
+}
+
+export function returnCoveredMap(map: Uint8Array): void {
+  if (map.length <= KEEP_MAP_PIXELS && spareMaps.length < 2) spareMaps.push(map);
 }
 
 /** Mark this cover's fully redacted pixels in a frame-sized map; returns how many were new. */

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { PlanarTensors } from '../../src/engine/host/detector-session';
 
-/** A reference: (x - mean) / std of the tile's bytes, plane by plane, with plain arithmetic. */
+/** A reference: (x - mean) / std of the tile's bytes, plane by plane, with plain arithmetic; mean and std in the tensor's channel order. */
 function expected(rgb: Uint8Array, stride: number, x: number, y: number, w: number, h: number, mean: number[], std: number[], order: number[]): Float32Array {
   const out = new Float32Array(w * h * 3);
   for (let c = 0; c < 3; c++) {
-    for (let r = 0; r < h; r++) for (let k = 0; k < w; k++) out[c * w * h + r * w + k] = (rgb[((y + r) * stride + x + k) * 3 + order[c]] - mean[order[c]]) / std[order[c]];
+    for (let r = 0; r < h; r++) for (let k = 0; k < w; k++) out[c * w * h + r * w + k] = (rgb[((y + r) * stride + x + k) * 3 + order[c]] - mean[c]) / std[c];
   }
   return out;
 }

@@ -11,6 +11,8 @@ describe('detection groups: video settings as the engine gets them', () => {
   test('the small-face pass looks down to the smallest face set; the every-frame pass stays on the whole frame', () => {
     const g = new DetectionGroups({ smallestFace: '24' }, 'images');
     assert.deepEqual(g.optionsOf('smallFaces').face, { tiles: 'auto', minFace: 24 });
+    // Per video, the host remembers the tiled pass's tiles under a key of its own.
+    assert.deepEqual(g.optionsOf('smallFaces', 'node-1/job-7').face, { tiles: 'auto', minFace: 24, tileMemory: 'node-1/job-7/smallFaces' });
     assert.deepEqual(g.optionsOf('faces').face, { tiles: 0 });
     assert.deepEqual(g.groupsFor('face').map((x) => [x.name, x.stride]), [['faces', 1], ['smallFaces', 10]]);
   });

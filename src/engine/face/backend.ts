@@ -52,6 +52,13 @@ export interface FaceDetectOptions {
   minFace?: number;
   /** Score a face found only by a tile needs (default 0.8). */
   tileThreshold?: number;
+  /**
+   * Video: a key, one per video and pass, under which the host remembers
+   * each tile's pixels and faces between frames. A tile whose pixels have
+   * not changed since it last ran keeps the faces it found then instead of
+   * running again (at most 3 calls in a row; see tile-memory.ts).
+   */
+  tileMemory?: string;
 }
 
 export interface FaceCallOptions {
@@ -187,7 +194,9 @@ export const faceBackend: Backend<FaceModelInfo, FaceLoadOptions, FaceCallOption
     let cutMs = performance.now() - t0;
     const calls = ctx.host.calls<FaceOps>('face');
     const job = { width: view.width, height: view.height, prompts, grow: FACE_GROW };
-    const reply = await calls.call('detect', { ...job, passes, ...(levelImages.length ? { levels: levelImages } : {}), confirmTiles: plans.length > 1 }, 'detecting faces');
+    if (o.tileMemory !== undefined && (typeof o.tileMemory !== 'string' || o.tileMemory === '')) throw new CodedError('OPTION_INVALID', 'face tileMemory must be a non-empty string (one key per video and pass)');
+    const remember = o.tileMemory !== undefined && levelImages.length > 0 ? { tileMemory: o.tileMemory } : {};
+    const reply = await calls.call('detect', { ...job, passes, ...(levelImages.length ? { levels: levelImages } : {}), confirmTiles: plans.length > 1, ...remember }, 'detecting faces');
     const t = { ...reply.timings };
     const instances = [...reply.instances];
     if (reply.unconfirmed?.length) {
@@ -196,14 +205,17 @@ export const faceBackend: Backend<FaceModelInfo, FaceLoadOptions, FaceCallOption
         reply.unconfirmed.flatMap((face) => confirmRegions(face.box, view.width, view.height, inputWidth, inputHeight)).map(async (region) => ({ region, rgb: await view.cut(region, inputWidth, inputHeight), threshold: CONFIRM_THRESHOLD })),
       );
       cutMs += performance.now() - t1;
-      const confirmed = await calls.call('confirm', { ...job, passes: second, faces: reply.unconfirmed }, 'detecting faces');
+      const confirmed = await calls.call('confirm', { ...job, passes: second, faces: reply.unconfirmed, ...remember }, 'detecting faces');
       instances.push(...confirmed.instances);
       t.preprocessMs += confirmed.timings.preprocessMs;
       t.postprocessMs += confirmed.timings.postprocessMs;
       t.faceMs += confirmed.timings.faceMs;
       t.facePasses += confirmed.timings.facePasses;
     }
-    return { instances, timings: { preprocessMs: t.preprocessMs + cutMs, postprocessMs: t.postprocessMs, faceMs: t.faceMs, facePasses: t.facePasses } };
+    return {
+      instances,
+      timings: { preprocessMs: t.preprocessMs + cutMs, postprocessMs: t.postprocessMs, faceMs: t.faceMs, facePasses: t.facePasses, ...(t.faceTilesKept !== undefined ? { faceTilesKept: t.faceTilesKept } : {}) },
+    };
   },
 
   unavailable(prompts, reason) {

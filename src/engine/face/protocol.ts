@@ -51,6 +51,12 @@ export interface FaceJob {
   confirmTiles?: boolean;
   /** The levels that passes with `from` are cut from. */
   levels?: FaceLevel[];
+  /**
+   * One video's tiled pass: the key under which the host remembers each
+   * tile's pixels and faces between frames (tile-memory.ts), so that tiles
+   * whose pixels have not changed keep their faces instead of running again.
+   */
+  tileMemory?: string;
 }
 
 /** A face in image pixels, before its ellipse is drawn. */
@@ -68,12 +74,16 @@ export interface ConfirmJob {
   faces: FaceBox[];
   prompts: PromptSpec[];
   grow: number;
+  /** The video's tile memory (FaceJob.tileMemory): the verdicts are remembered there for the same boxes on later frames. */
+  tileMemory?: string;
 }
 
 export interface FaceTimings {
   preprocessMs: number;
   faceMs: number;
   facePasses: number;
+  /** Tiles that kept the faces they found on an earlier frame (their pixels had not changed), not run again. */
+  faceTilesKept?: number;
   postprocessMs: number;
 }
 

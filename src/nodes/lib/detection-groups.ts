@@ -86,11 +86,16 @@ export class DetectionGroups {
     return entries.filter((e) => this.groupOf(e) === 'faces').map((e) => asPrompt(e, 'face'));
   }
 
-  /** What a group asks of the engine: the face detector's whole-frame pass alone, or its tiles; the others as for a photo. */
-  optionsOf(group: string): RedactionSegmentOptions {
+  /**
+   * What a group asks of the engine: the face detector's whole-frame pass
+   * alone, or its tiles, remembered per video (`video`: a key naming this
+   * node's video) so that tiles whose pixels have not changed keep their
+   * faces; the others as for a photo.
+   */
+  optionsOf(group: string, video?: string): RedactionSegmentOptions {
     const frame: RedactionSegmentOptions = { media: 'video', sam3Joins: 'never' };
     if (group === 'faces') return { ...frame, face: { tiles: 0 } };
-    if (group === 'smallFaces') return { ...frame, face: { tiles: 'auto', minFace: this.smallestFace } };
+    if (group === 'smallFaces') return { ...frame, face: { tiles: 'auto', minFace: this.smallestFace, ...(video ? { tileMemory: `${video}/smallFaces` } : {}) } };
     if (group === 'objects') return frame;
     return { media: 'video' };
   }
