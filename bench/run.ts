@@ -5,13 +5,14 @@
  * Never part of `npm test`.
  *
  *   npm run bench              20 s (five pairs run in turn) and 120 s 1080p30 clips, then `face` on a 20 s clip with
- *                              faces (three pairs), the same with *smallest face* 24 px (one) and `face, license
- *                              plate, text` (one), a 12 MP photo with faces (about 20 minutes on 2 cores)
+ *                              faces (three pairs), the same with *smallest face* 24 px (one), on a still camera's clip
+ *                              (one) and `face, license plate, text` (one), a 12 MP photo with faces (about 22 minutes
+ *                              on 2 cores)
  *   npm run bench -- --quick   5 s and 30 s clips, fewer repetitions (a smoke run; writes quick.json and quick.md,
  *                              so the full run's table that docs/performance.md quotes stays)
  *   npm run bench -- --table   the table again from bench/results/latest.json
  *   npm run bench -- --faces   only the `face` video row, one pair (a quick check while working on it; writes nothing);
- *                              `--faces --smallest-face 24` with that setting
+ *                              `--faces --smallest-face 24` with that setting, `--faces --still` on the still camera's clip
  *
  * Each bench runs in its own child process (bench/lib/child.ts), so peak
  * memory and event-loop lag are its own.
@@ -23,7 +24,7 @@ import path from 'node:path';
 import { probeVideo } from '../src/video';
 import { buildFixtureModel } from '../test/fixtures/fixture-model';
 import { LABELS } from '../test/fixtures/faces/labelled';
-import { npmFile } from '../test/helpers/registry-media';
+import { debFile, npmFile } from '../test/helpers/registry-media';
 import type { EngineOverheadResult } from './engine-overhead';
 import type { FacePhotoResult } from './face-photo';
 import type { ObjectPhotoResult } from './object-photo';
@@ -58,6 +59,8 @@ const PLUMBING: VideoCase = { what: `sam3-segment (a SAM 3 phrase on every ${STR
 const FACES: VideoCase = { what: 'sam3-segment (`face`: the bundled detector on every frame, its tiles every 10th, tracks held 3 frames)', prompt: 'face', target: 0.6 };
 /** The same with *smallest face* 24 px: the tiled pass keeps its coarser level only (12 tiles instead of 60 at 1080p). */
 const FACES_24: VideoCase = { ...FACES, what: 'sam3-segment (`face` as above, *smallest face* 24 px: the tiled pass without its finest level)', target: undefined, smallestFace: 24 };
+/** The same on a still camera's clip: most tiles look as they did, and keep their faces. */
+const FACES_STILL: VideoCase = { ...FACES, what: 'sam3-segment (`face` as above; tiles whose pixels have not changed keep their faces)', target: undefined };
 const MIXED: VideoCase = {
   what: `sam3-segment (\`face, license plate, text\`: faces on every frame; plates (the vehicle and text detectors) and text every ${STRIDE}th, the text detector once for both)`,
   prompt: 'face, license plate, text',
@@ -149,7 +152,7 @@ function table(r: BenchReport): string {
   lines.push('| what | ours | baseline | ratio | target |', '| --- | --- | --- | --- | --- |');
   for (const v of r.video) {
     lines.push(
-      `| ${v.clip.seconds} s 1080p30 clip with audio${v.clip.faces ? ' and a moving group photo' : ''} through video-split → ${v.case.what} → mask-blur → video-encode | ` +
+      `| ${v.clip.seconds} s 1080p30 clip with audio${v.clip.scene ? ' from a still camera (a real beach photo, a group photo a quarter of the frame wide crossing it)' : v.clip.faces ? ' and a moving group photo' : ''} through video-split → ${v.case.what} → mask-blur → video-encode | ` +
         `${round(v.flow.fps)} fps | plain ffmpeg transcode, same x264 settings: ${round(v.transcode.fps)} fps | ${v.ratio}` +
         `${v.ratios.length > 1 ? ` (median of ${v.ratios.length} pairs run in turn: ${v.ratios.join(', ')})` : ''} | ` +
         `${v.case.target === undefined ? '' : `≥ ${v.case.target}: ${verdict(!missed(v))}`} |`,
@@ -275,6 +278,14 @@ function reasons(r: BenchReport): string[] {
   return out;
 }
 
+/** A still camera: the labelled beach composite's background photo as the scene, the group photo crossing it. */
+function stillClipSpec(quick: boolean): ClipSpec {
+  const bg = LABELS.composites.find((c) => c.name === 'beach')?.background;
+  const source = bg && LABELS.sources[bg.source];
+  if (!bg || !source?.deb) throw new Error('the beach composite has no registry background');
+  return { ...faceClipSpec(quick), scene: { name: 'beach', file: debFile(source.deb, bg.file, bg.sha256) } };
+}
+
 /** The short clip with a real group photo moving across it. */
 function faceClipSpec(quick: boolean): ClipSpec {
   const group = LABELS.photos.find((p) => p.name === 'sample1');
@@ -302,7 +313,9 @@ async function main(): Promise<void> {
     if (process.argv.includes('--faces')) {
       const at = process.argv.indexOf('--smallest-face');
       const smallestFace = at > 0 ? Number(process.argv[at + 1]) : undefined;
-      const run = await videoRun(smallestFace ? { ...FACES, smallestFace } : FACES, faceClipSpec(quick), modelDir, 1);
+      const still = process.argv.includes('--still');
+      const base = still ? FACES_STILL : FACES;
+      const run = await videoRun(smallestFace ? { ...base, smallestFace } : base, still ? stillClipSpec(quick) : faceClipSpec(quick), modelDir, 1);
       console.log(JSON.stringify({ ratio: run.ratio, lagMs: run.lagMs, flow: run.flow, transcode: run.transcode }, null, 2));
       return;
     }
@@ -321,6 +334,7 @@ async function main(): Promise<void> {
     const faceClip = faceClipSpec(quick);
     video.push(await videoRun(FACES, faceClip, modelDir, quick ? 1 : 3));
     video.push(await videoRun(FACES_24, faceClip, modelDir, 1));
+    video.push(await videoRun(FACES_STILL, stillClipSpec(quick), modelDir, 1));
     video.push(await videoRun(MIXED, faceClip, modelDir, 1));
     console.log('a 12 MP photo with faces...');
     const facePhoto = await runChild<FacePhotoResult>('face-photo', { runs: quick ? 3 : 7, python });

@@ -6,7 +6,9 @@
  * a minute on 2 cores.
  *
  * A clip for the face benches also carries a real group photo drifting
- * across the card (see ClipSpec.faces).
+ * across the card (see ClipSpec.faces); the still-camera clip has a real
+ * photo for a scene instead of the card (ClipSpec.scene), as a fixed camera
+ * sees a street or a beach, and a smaller group photo crossing it.
  *
  * testsrc2 is flat colour that x264 compresses with little effort, which
  * makes the encoder fast and the plumbing around it weigh more than it would
@@ -28,12 +30,14 @@ export interface ClipSpec {
    * and follow and mask-blur has covers to draw on every frame.
    */
   faces?: { name: string; file: string };
+  /** A real photo as the whole scene, still, in place of the test card; the group photo then crosses it at a quarter of the frame's width. */
+  scene?: { name: string; file: string };
 }
 
 export const cacheDir = path.join(os.tmpdir(), 'sam3-redact-bench-cache');
 
 export function clipName(c: ClipSpec): string {
-  return `testsrc2-${c.width}x${c.height}-${c.fps}fps-${c.seconds}s${c.faces ? `-${c.faces.name}` : ''}.mp4`;
+  return `${c.scene ? `still-${c.scene.name}` : 'testsrc2'}-${c.width}x${c.height}-${c.fps}fps-${c.seconds}s${c.faces ? `-${c.faces.name}` : ''}.mp4`;
 }
 
 export async function ensureClip(c: ClipSpec): Promise<string> {
@@ -45,15 +49,18 @@ export async function ensureClip(c: ClipSpec): Promise<string> {
     ? [
         '-loop', '1', '-framerate', String(c.fps), '-i', c.faces.file,
         '-filter_complex',
-        `[2:v]scale=${Math.round(c.width / 2)}:-2[f];` +
+        (c.scene ? `[0:v]scale=${c.width}:${c.height},setsar=1[s];[2:v]scale=${Math.round(c.width / 4)}:-2[f];` : `[0:v]null[s];[2:v]scale=${Math.round(c.width / 2)}:-2[f];`) +
           // A triangle wave: across in 4 s and back, so faces keep moving at about 120 px/s at 1080p.
-          `[0:v][f]overlay=x='(W-w)*abs(mod(t/4+1,2)-1)':y='(H-h)/2':shortest=1[v]`,
+          `[s][f]overlay=x='(W-w)*abs(mod(t/4+1,2)-1)':y='(H-h)*${c.scene ? 0.6 : 0.5}':shortest=1[v]`,
         '-map', '[v]', '-map', '1:a',
       ]
     : [];
+  const source = c.scene
+    ? ['-loop', '1', '-framerate', String(c.fps), '-t', String(c.seconds), '-i', c.scene.file]
+    : ['-f', 'lavfi', '-i', `testsrc2=s=${c.width}x${c.height}:r=${c.fps}:d=${c.seconds}`];
   const r = await runFfmpeg([
     '-hide_banner', '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=s=${c.width}x${c.height}:r=${c.fps}:d=${c.seconds}`,
+    ...source,
     '-f', 'lavfi', '-i', `sine=f=440:d=${c.seconds}`,
     ...overlay,
     '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k',
