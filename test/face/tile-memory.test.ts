@@ -122,6 +122,10 @@ describe('the tiled pass remembers a static scene, and never at the cost of a fa
     memory.remember('s', drift(100), ['a face']);
     const calls = Array.from({ length: MAX_SKIPS + 1 }, () => memory.recall('s', drift(100)));
     assert.deepEqual(calls, [...Array.from({ length: MAX_SKIPS }, () => ['a face']), undefined]);
+    // A face the second look confirmed stays confirmed for MAX_SKIPS calls at exactly its box; nothing else is taken as confirmed.
+    memory.confirm([10, 10, 30, 34]);
+    assert.deepEqual(Array.from({ length: MAX_SKIPS + 1 }, () => memory.wasConfirmed([10, 10, 30, 34])), [...Array.from({ length: MAX_SKIPS }, () => true), false]);
+    assert.equal(memory.wasConfirmed([10, 10, 30, 35]), false);
     // One block of 8 x 8 changed by a face-sized patch is enough.
     const patched = new Uint8Array(w * h * 3).fill(100);
     for (let y = 4; y < 12; y++) for (let x = 20; x < 26; x++) patched.fill(160, (y * w + x) * 3, (y * w + x) * 3 + 3);

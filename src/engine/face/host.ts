@@ -146,10 +146,10 @@ async function detect(job: FaceJob): Promise<FaceReply> {
   // A face the whole image's pass saw too (any pass without inner edges) needs no second look.
   const tileOnly = (f: FaceBox): boolean => !found.some((c) => !c.tile && iou(c.box, f.box) >= FACE_OVERLAP);
   const held = job.confirmTiles ? faces.filter(tileOnly) : [];
-  // A face whose box a second look already judged (its tiles kept their faces) takes that verdict.
-  const judged = new Map(held.map((f) => [f, memory?.verdict(f.box)]));
-  const ask = held.filter((f) => judged.get(f) === undefined);
-  const instances = faceInstances(faces.filter((f) => !held.includes(f) || judged.get(f) === true), job);
+  // A face whose exact box a second look confirmed lately (its tiles kept their faces) stays confirmed.
+  const settled = new Set(memory ? held.filter((f) => memory.wasConfirmed(f.box)) : []);
+  const ask = held.filter((f) => !settled.has(f));
+  const instances = faceInstances(faces.filter((f) => !held.includes(f) || settled.has(f)), job);
   return {
     instances,
     ...(ask.length ? { unconfirmed: ask.map((f) => ({ box: f.box, score: f.score })) } : {}),
@@ -164,7 +164,7 @@ async function confirm(job: ConfirmJob): Promise<FaceReply> {
   const confirmed = job.faces.filter((f) => found.some((c) => iou(c.box, f.box) >= FACE_OVERLAP));
   if (job.tileMemory) {
     const memory = memories.get(job.tileMemory, job.width, job.height);
-    for (const f of job.faces) memory.judge(f.box, confirmed.includes(f));
+    for (const f of confirmed) memory.confirm(f.box);
   }
   return { instances: faceInstances(confirmed, job), timings: timingsOf(timings, performance.now() - t0) };
 }

@@ -63,12 +63,14 @@ interface TileRecord<C> {
 export class TileMemory<C> {
   private readonly tiles = new Map<string, TileRecord<C>>();
   /**
-   * The second look's verdict on faces only tiles found, by their exact box:
-   * a tile that kept its faces gives the very same box again, and its
-   * verdict stands (at most MAX_SKIPS times, like the tile) instead of three
-   * more passes framed around it.
+   * Faces only tiles found that the second look confirmed, by their exact
+   * box: a tile that kept its faces gives the very same box again, and it
+   * stays confirmed (at most MAX_SKIPS times, like the tile) instead of three
+   * more passes framed around it. Only confirmations are kept: the second
+   * look also reads pixels around the tile, which may have changed, and a
+   * kept confirmation can only hide more, never less.
    */
-  private readonly verdicts = new Map<string, { real: boolean; uses: number }>();
+  private readonly confirmed = new Map<string, number>();
 
   constructor(readonly width: number, readonly height: number) {}
 
@@ -85,24 +87,24 @@ export class TileMemory<C> {
     this.tiles.set(tile, { signature, found, skipped: 0 });
   }
 
-  /** The second look's verdict on a face with exactly this box, if one stands; counts the use. */
-  verdict(box: readonly number[]): boolean | undefined {
+  /** Whether the second look confirmed a face with exactly this box lately; counts the use. */
+  wasConfirmed(box: readonly number[]): boolean {
     const key = box.join(',');
-    const v = this.verdicts.get(key);
-    if (!v) return undefined;
-    if (v.uses >= MAX_SKIPS) {
-      this.verdicts.delete(key);
-      return undefined;
+    const uses = this.confirmed.get(key);
+    if (uses === undefined) return false;
+    if (uses >= MAX_SKIPS) {
+      this.confirmed.delete(key);
+      return false;
     }
-    v.uses++;
-    return v.real;
+    this.confirmed.set(key, uses + 1);
+    return true;
   }
 
-  /** The second look found (or did not find) a face at this box. */
-  judge(box: readonly number[], real: boolean): void {
-    this.verdicts.set(box.join(','), { real, uses: 0 });
+  /** The second look confirmed a face at this box. */
+  confirm(box: readonly number[]): void {
+    this.confirmed.set(box.join(','), 0);
     // A face that moved leaves its old box behind: keep the list to what a frame can hold.
-    if (this.verdicts.size > 256) this.verdicts.delete(this.verdicts.keys().next().value as string);
+    if (this.confirmed.size > 256) this.confirmed.delete(this.confirmed.keys().next().value as string);
   }
 }
 
