@@ -258,7 +258,12 @@ describe('faults mid-job', () => {
       await helper.load([...ours, ...core], flow);
       await fs.copyFile(clip, path.join(base, 'clip.mp4'));
       await fs.rename(path.join(base, 'clip.mp4'), path.join(inbox, 'clip.mp4'));
-      await until(() => encoderPid() !== undefined, 30_000, 'the video job to start encoding');
+      // Seen once under Node-RED 5 in CI and never again here: if it happens, say what the folders and the log held.
+      await until(() => encoderPid() !== undefined, 30_000, 'the video job to start encoding').catch(async (err: Error) => {
+        const log = helper.log().getCalls().map((c) => c.args[0] as { level?: number; msg?: unknown }).filter((e) => (e.level ?? 99) <= 40);
+        console.log('WATCHED', JSON.stringify({ inbox: await listAll(inbox), out: await listAll(out), processes: liveProcessIds().length, log: log.map((e) => `${e.level} ${String(e.msg)}`) }));
+        throw err;
+      });
       await helper.setFlows(flow, 'full');
       await until(() => exists(path.join(inbox, 'done', 'clip.mp4')), 60_000, 'clip.mp4 in done/ after the redeploy');
       assert.deepEqual((await listAll(out)).sort(), ['clip.mp4', 'clip.mp4.audit.json']);
