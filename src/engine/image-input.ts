@@ -80,3 +80,14 @@ async function resizeRaw(img: sharp.Sharp, r: Region, width: number, height: num
   const data = await cut.resize(toWidth, toHeight, { fit: 'fill', kernel: 'linear' }).removeAlpha().raw().toBuffer();
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
+
+/** A rectangle of an RGB image, copied row by row: a tile that needs no resampling. */
+export function cropRgb(rgb: Uint8Array, width: number, r: Region): Uint8Array {
+  const out = new Uint8Array(r.width * r.height * 3);
+  const row = r.width * 3;
+  for (let y = 0; y < r.height; y++) {
+    const from = ((r.y + y) * width + r.x) * 3;
+    out.set(rgb.subarray(from, from + row), y * row);
+  }
+  return out;
+}

@@ -165,24 +165,6 @@ export function wholeCover(width: number, height: number): Cover {
   return { x: 0, y: 0, width, height, alpha: new Uint8Array(width * height).fill(255), full: width * height, shortSide: Math.min(width, height) };
 }
 
-/**
- * Frame-sized maps for counting pixels hidden twice once, lent and given
- * back: a video frame whose covers overlap needed one, and a fresh 2 MB array
- * per 1080p frame kept the garbage collector busy. A lent map is all zeros.
- */
-const spareMaps: Uint8Array[] = [];
-/** Maps larger than a 4K frame are not kept between calls. */
-const KEEP_MAP_PIXELS = 3840 * 2160;
-
-export function lendCoveredMap(pixels: number): Uint8Array {
-  const i = spareMaps.findIndex((m) => m.length === pixels);
-  return i >= 0 ? spareMaps.splice(i, 1)[0].fill(0) : new Uint8Array(pixels);
-}
-
-export function returnCoveredMap(map: Uint8Array): void {
-  if (map.length <= KEEP_MAP_PIXELS && spareMaps.length < 2) spareMaps.push(map);
-}
-
 /** Mark this cover's fully redacted pixels in a frame-sized map; returns how many were new. */
 export function markCovered(covered: Uint8Array, imageWidth: number, c: Cover): number {
   let added = 0;

@@ -13,7 +13,7 @@ import { decodeImage } from './decode';
 import { effectReach, renderEffect, type EffectSettings, type Rendered } from './effects';
 import type { Rect } from './frame';
 import { encodeImage } from './encode';
-import { boxToMask, buildCover, growthFor, lendCoveredMap, markCovered, returnCoveredMap, wholeCover, type Cover } from './masks';
+import { boxToMask, buildCover, growthFor, markCovered, wholeCover, type Cover } from './masks';
 import { resolveOptions, type ResolvedOptions } from './options';
 import type { RedactOptions, RedactResult, RedactSummary } from './types';
 import { validateInstances } from './validate';
@@ -103,7 +103,7 @@ export async function redactImage(image: ImageInput, instances: Instance[], opts
     const covers: Cover[] = [];
     const count = (job: Job): void => {
       if (!covered && covers.some((c) => overlaps(c, job.cover))) {
-        covered = lendCoveredMap(width * height);
+        covered = new Uint8Array(width * height);
         // The earlier covers do not overlap one another: each was counted whole.
         for (const c of covers) markCovered(covered, width, c);
       }
@@ -146,8 +146,6 @@ export async function redactImage(image: ImageInput, instances: Instance[], opts
       // Renders still running must not outlive the call unobserved.
       await Promise.allSettled(batch.map((b) => b.rendered));
       throw err;
-    } finally {
-      if (covered) returnCoveredMap(covered);
     }
   }
 

@@ -19,9 +19,10 @@ import { labelledImages, LABELS, type LabelledImage } from '../fixtures/faces/la
 import { covered, maskMap } from '../helpers/coverage';
 import { MediaUnavailableError } from '../helpers/registry-media';
 import { resolveFfmpegPath } from '../../src/video/ffmpeg-binaries';
+import { useNodeRed } from '../helpers/node-red';
 import { tempDir } from '../helpers/temp';
 import { cannotRun } from '../security/support';
-import { encodeFrames } from '../video/support/redact-video';
+import { encodeFrames, redactVideo } from '../video/support/redact-video';
 
 async function raw(image: Buffer): Promise<RawFrame> {
   const { data, info } = await sharp(image).removeAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -131,5 +132,54 @@ describe('the tiled pass remembers a static scene, and never at the cost of a fa
     for (let y = 4; y < 12; y++) for (let x = 20; x < 26; x++) patched.fill(160, (y * w + x) * 3, (y * w + x) * 3 + 3);
     memory.remember('u', tileSignature(image, w, 0, 0, w, h), []);
     assert.equal(memory.recall('u', tileSignature(patched, w, 0, 0, w, h)), undefined);
+  });
+});
+
+describe('a still camera through the nodes: the small faces of every frame, and the smallest face set', () => {
+  useNodeRed();
+  const STILL = 3, FRAMES = 6;
+  let clip: string | undefined;
+  let beachFaces: Box[] = [];
+  let laidFaces: Box[] = [];
+  let size = { width: 0, height: 0 };
+  let unavailable = '';
+  before(async () => {
+    try {
+      const images = await labelledImages();
+      const beach = images.find((i) => i.name === 'beach');
+      const group = images.find((i) => i.name === 'sample4');
+      const labels = LABELS.photos.find((p) => p.name === 'sample4');
+      if (!beach || !group || !labels) throw new Error('the beach scene or sample4 is missing');
+      const scale = 0.12, left = 80, top = 560;
+      const { width: gw = 0 } = await sharp(group.image).metadata();
+      const layer = await sharp(group.image).resize(Math.round(gw * scale)).toBuffer();
+      const still = await raw(beach.image);
+      const laid = await raw(await sharp(beach.image).composite([{ input: layer, left, top }]).toBuffer());
+      size = { width: still.width, height: still.height };
+      beachFaces = beach.faces;
+      laidFaces = labels.faces.map((f) => [left + f[0] * scale, top + f[1] * scale, left + f[2] * scale, top + f[3] * scale] as Box);
+      const frames = [...Array.from({ length: STILL }, () => still.data), ...Array.from({ length: FRAMES - STILL }, () => laid.data)];
+      clip = path.join(tempDir(), 'still-camera.mp4');
+      await encodeFrames(frames.map((d) => Buffer.from(d.buffer, d.byteOffset, d.byteLength)), size.width, size.height, 10, clip);
+    } catch (err) {
+      if (!(err instanceof MediaUnavailableError)) throw err;
+      unavailable = err.message;
+    }
+  });
+
+  test('with the tiled pass on every frame (tiles remembered between them), every small face is hidden on every frame it shows', async (t) => {
+    if (!clip) return cannotRun(t, unavailable);
+    const perFrame = await redactVideo(clip, FRAMES, 'face', { smallFaceStride: 1 }, 'fill');
+    for (let i = 0; i < FRAMES; i++) {
+      const faces = i < STILL ? beachFaces : [...beachFaces, ...laidFaces];
+      assert.deepEqual(hidden(perFrame.get(i) ?? [], faces, size.width, size.height), [], `frame ${i}: faces not hidden`);
+    }
+  });
+
+  test('smallest face 48 px: the 20 to 28 px faces are left, as the setting says', async (t) => {
+    if (!clip) return cannotRun(t, unavailable);
+    const perFrame = await redactVideo(clip, FRAMES, 'face', { smallFaceStride: 1, smallestFace: 48 }, 'fill');
+    const left = hidden(perFrame.get(0) ?? [], beachFaces, size.width, size.height);
+    assert.ok(left.length > 0, 'every small face was hidden: the setting made no difference in video');
   });
 });

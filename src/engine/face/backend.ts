@@ -166,6 +166,7 @@ export const faceBackend: Backend<FaceModelInfo, FaceLoadOptions, FaceCallOption
     const { inputWidth, inputHeight } = loaded.info;
     const o = ctx.options.face ?? {};
     const tileThreshold = checkThreshold('face tileThreshold', o.tileThreshold ?? DEFAULT_FACE_TILE_THRESHOLD);
+    if (o.tileMemory !== undefined && (typeof o.tileMemory !== 'string' || o.tileMemory === '')) throw new CodedError('OPTION_INVALID', 'face tileMemory must be a non-empty string (one key per video and pass)');
     const base = Math.min(...prompts.map((p) => p.threshold));
     const plans = planFacePasses(view.width, view.height, o.tiles, inputWidth, inputHeight, o.minFace);
     const t0 = performance.now();
@@ -194,7 +195,6 @@ export const faceBackend: Backend<FaceModelInfo, FaceLoadOptions, FaceCallOption
     let cutMs = performance.now() - t0;
     const calls = ctx.host.calls<FaceOps>('face');
     const job = { width: view.width, height: view.height, prompts, grow: FACE_GROW };
-    if (o.tileMemory !== undefined && (typeof o.tileMemory !== 'string' || o.tileMemory === '')) throw new CodedError('OPTION_INVALID', 'face tileMemory must be a non-empty string (one key per video and pass)');
     const remember = o.tileMemory !== undefined && levelImages.length > 0 ? { tileMemory: o.tileMemory } : {};
     const reply = await calls.call('detect', { ...job, passes, ...(levelImages.length ? { levels: levelImages } : {}), confirmTiles: plans.length > 1, ...remember }, 'detecting faces');
     const t = { ...reply.timings };

@@ -51,8 +51,8 @@ const MEAN = [127, 127, 127];
 const STD = [128, 128, 128];
 
 /** The level a tile is read from, checked to hold the whole tile. */
-function levelOf(pass: FacePass & { from: NonNullable<FacePass['from']> }, levels: readonly FaceLevel[], width: number, height: number): FaceLevel {
-  const { level: f, x, y } = pass.from;
+function levelOf(from: NonNullable<FacePass['from']>, levels: readonly FaceLevel[], width: number, height: number): FaceLevel {
+  const { level: f, x, y } = from;
   const level = levels.find((l) => l.level === f);
   if (!level) throw new CodedError('FACE_PASS_INVALID', 'a face pass carries no pixels and names no level of the job');
   if (x < 0 || y < 0 || x + width > level.width || (y + height) * level.width * 3 > level.rgb.length) {
@@ -68,7 +68,7 @@ function passTensor(tensors: PlanarTensors, pass: FacePass, levels: readonly Fac
     return tensors.tensor(pass.rgb, tensors.width, 0, 0, reuse);
   }
   if (!pass.from) throw new CodedError('FACE_PASS_INVALID', 'a face pass carries no pixels and names no level of the job');
-  const level = levelOf({ ...pass, from: pass.from }, levels, tensors.width, tensors.height);
+  const level = levelOf(pass.from, levels, tensors.width, tensors.height);
   return tensors.tensor(level.rgb, level.width, pass.from.x, pass.from.y, reuse);
 }
 
@@ -104,7 +104,7 @@ async function runRemembering(job: FaceJob, memory: TileMemory<TaggedCandidate>)
       toRun.push(pass);
       continue;
     }
-    const level = levelOf({ ...pass, from: pass.from }, job.levels ?? [], inputWidth, inputHeight);
+    const level = levelOf(pass.from, job.levels ?? [], inputWidth, inputHeight);
     // A tile is known by where it lies and the score it asks (prompts' thresholds can differ between calls).
     const tile = `${pass.from.level}:${pass.from.x}:${pass.from.y}:${pass.threshold}`;
     const signature = tileSignature(level.rgb, level.width, pass.from.x, pass.from.y, inputWidth, inputHeight);

@@ -30,23 +30,22 @@ export function inputShape(session: ort.InferenceSession): readonly (number | st
 /**
  * Interleaved RGB bytes -> [1, 3, height, width] float32 tensors, each
  * channel (x - mean) / std, in RGB order or, for models trained on OpenCV's
- * images, BGR (mean and std then in BGR order too). Bytes map through a table per channel, a tile is read straight
- * out of the image it lies in (no copy of it first), and one buffer serves a
+ * images, BGR (mean and std then in BGR order too). Bytes map through a
+ * table per channel, a tile is read straight out of the image it lies in (no copy of it first), and one buffer serves a
  * run's passes: a tiled 1080p frame has 61 of them, and a fresh 0.9 MB array
  * each, plus its crop, cost more than the table lookups.
  */
 export class PlanarTensors {
   private readonly tables: Float32Array[];
+  /** For each tensor channel, the image channel it reads. */
+  private readonly from: number[];
   private buffer: Float32Array | undefined;
 
   constructor(readonly width: number, readonly height: number, mean: readonly number[], std: readonly number[], order: 'rgb' | 'bgr') {
-    const from = order === 'rgb' ? [0, 1, 2] : [2, 1, 0];
+    this.from = order === 'rgb' ? [0, 1, 2] : [2, 1, 0];
     // mean and std are the model's, in its channel order (the tensor's), not the image's.
     this.tables = [0, 1, 2].map((c) => Float32Array.from({ length: 256 }, (_, v) => (v - mean[c]) / std[c]));
-    this.from = from;
   }
-
-  private readonly from: number[];
 
   /**
    * The width x height rectangle at (x, y) of an RGB image `stride` pixels

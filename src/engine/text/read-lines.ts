@@ -5,8 +5,7 @@
  */
 import type { Instance } from '../../common/types';
 import type { InferenceHost } from '../host/inference-host';
-import type { DecodedImage } from '../image-input';
-import { cropRgb } from '../rgb-crop';
+import { cropRgb, type DecodedImage } from '../image-input';
 import type { TextOps, TurnedReading } from './protocol';
 import { lineRect } from './verify';
 
