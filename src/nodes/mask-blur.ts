@@ -213,7 +213,7 @@ export = function register(RED: NodeAPI): void {
         };
       };
 
-      const release = claim?.hold();
+      const release = claim?.hold(`${node.type} ${node.id}`);
       redact().then(
         () => {
           release?.();

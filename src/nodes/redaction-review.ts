@@ -172,7 +172,7 @@ export = function register(RED: NodeAPI): void {
       const msg = raw as ReviewMsg;
       const claim = claimOf(msg);
       if (claim === 'ended') return done();
-      const release = claim?.hold();
+      const release = claim?.hold(`${node.type} ${node.id}`);
       const work = async (): Promise<void> => {
         const queue = await opening;
         const input = msg.payload;

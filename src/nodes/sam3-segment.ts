@@ -245,7 +245,7 @@ export = function register(RED: NodeAPI): void {
       // A message of a watched-folder claim that has ended (timed out, the flow stopped) goes nowhere.
       const claim = claimOf(msg);
       if (claim === 'ended') return done();
-      const release = claim?.hold();
+      const release = claim?.hold(`${node.type} ${node.id}`);
       const detect = async (): Promise<void> => {
         // A path from a message must stay inside the allowed folders. The file is read once, here:
         // msg.payload then holds those bytes (msg.filename the path), so redaction sees what detection saw.

@@ -98,7 +98,7 @@ export = function register(RED: NodeAPI): void {
       // A claimed video's result goes to the claim's staging file; watch-folder publishes it with its audit.
       const claim = job.claim && path.resolve(output) === job.claim.output ? job.claim : undefined;
       // Held until the encoder has stopped, so that a timed-out claim frees its slot only then.
-      const release = job.claim?.hold();
+      const release = job.claim?.hold(`${node.type} ${node.id} (encoder)`);
       const writer = (async () => {
         // Never write over the original.
         if (path.resolve(output) === path.resolve(job.source)) throw nodeError(RED, 'OUTPUT_IS_INPUT', 'video-encode.errors.output-is-source', { output });

@@ -145,7 +145,7 @@ export = function register(RED: NodeAPI): void {
       // A message of a watched-folder claim that has ended goes nowhere; a live one is held until the reader has stopped.
       const claim = claimOf(msg);
       if (claim === 'ended') return done();
-      const release = claim?.hold();
+      const release = claim?.hold(`${node.type} ${node.id}`);
       split(msg, send as (m: Array<NodeMessage | null>) => void, claim).finally(() => release?.()).then(
         () => done(),
         (err: Error) => failMessage(RED, 'video-split', err, done, (s) => status.now(s)),

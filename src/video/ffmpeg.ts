@@ -139,9 +139,14 @@ export function stopProcess(child: ChildProcess, graceMs = 2000): Promise<void> 
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
+    const ended = (): void => {
       clearTimeout(timer);
       resolve();
+    };
+    child.once('exit', ended);
+    // A process that could not be started (EAGAIN, EMFILE) reports 'error' and never 'exit'.
+    child.on('error', () => {
+      if (child.pid === undefined) ended();
     });
     // kill() returns false when the process is gone but 'exit' has not been
     // emitted yet; 'exit' still follows, so the result is not needed.

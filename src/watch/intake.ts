@@ -41,6 +41,8 @@ export interface IntakeOptions {
   leaseMs?: number;
   deleteOriginal?: boolean;
   audit?: boolean;
+  /** How long a failed or timed-out job's work may take to stop before its original goes to failed/ regardless. */
+  stopGraceMs?: number;
   /** Attempts that may end unfinished (a crash, a hang) before the file goes to failed/. */
   maxAttempts?: number;
   /**
@@ -105,6 +107,13 @@ interface Active {
 
 const exists = (p: string): Promise<boolean> => fs.access(p).then(() => true, () => false);
 
+/** Whether `p` settles within `ms`. */
+function settlesWithin(p: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  return Promise.race([p.then(() => true), late]).finally(() => clearTimeout(timer));
+}
+
 /** Every entry under `dir`, recursively; [] when it does not exist. */
 async function walk(dir: string): Promise<string[]> {
   const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
@@ -119,6 +128,8 @@ export class FolderIntake extends EventEmitter {
   private readonly active = new Map<string, Active>();
   /** Jobs that ended early (time-out, failure) and whose work has not stopped yet: they keep their slot. */
   private stopping = 0;
+  /** Claims taken out of progress whose original has not been moved yet: never taken over by our own recovery. */
+  private readonly ending = new Set<string>();
   /** Files whose claim failed (a full disk), with the failures so far: retried with back-off. */
   private readonly retries = new Map<string, number>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
@@ -134,7 +145,7 @@ export class FolderIntake extends EventEmitter {
   constructor(options: IntakeOptions) {
     super();
     this.o = {
-      recursive: false, stabilityMs: 2000, polling: false, maxInFlight: 2, timeoutMs: 600_000, leaseMs: 120_000, deleteOriginal: false, audit: true, maxAttempts: 2, rescanMs: 10_000,
+      recursive: false, stabilityMs: 2000, polling: false, maxInFlight: 2, timeoutMs: 600_000, leaseMs: 120_000, deleteOriginal: false, audit: true, maxAttempts: 2, rescanMs: 10_000, stopGraceMs: 30_000,
       ...options,
     };
     this.layout = makeLayout({ watch: options.folder, output: options.output, done: options.done, failed: options.failed });
@@ -315,6 +326,7 @@ export class FolderIntake extends EventEmitter {
     if (!a) throw new UnknownClaimError(token);
     this.active.delete(token);
     clearTimeout(a.timer);
+    this.ending.add(token);
     this.stopping++;
     this.counts.processing = this.active.size;
     let once = false;
@@ -358,6 +370,7 @@ export class FolderIntake extends EventEmitter {
       this.counts.done++;
       return a.job;
     } finally {
+      this.ending.delete(token);
       a.settled();
     }
   }
@@ -390,18 +403,28 @@ export class FolderIntake extends EventEmitter {
   /**
    * The job failed (or timed out): its work is stopped through its claim's
    * signal and, once it has stopped, the original goes to failed/ with the
-   * reason beside it; no output is kept.
+   * reason beside it; no output is kept. Work that has not stopped within
+   * the grace time is named in the log and the original goes to failed/
+   * anyway (the claim has ended, so that work can publish nothing); its
+   * slot stays taken until it does stop, so more jobs than the limit never
+   * run at once.
    */
   async fail(token: string, reason: string): Promise<string> {
     const a = this.take(token);
+    a.live.end(reason, true);
+    const stopped = a.live.whenIdle();
+    let late = false;
     try {
-      a.live.end(reason, true);
-      // Its slot stays taken until its work has stopped; a job that does not stop is worth a word in the log.
-      const slow = setTimeout(() => this.emit('warning', new Error(`${printable(a.job.relative)} has not stopped 30 s after it ended (${printable(reason)}); its slot stays taken until it does`)), 30_000);
-      await a.live.whenIdle().finally(() => clearTimeout(slow));
+      late = !(await settlesWithin(stopped, this.o.stopGraceMs));
+      if (late) {
+        const held = a.live.heldBy.join(', ');
+        this.emit('warning', new Error(`${printable(a.job.relative)} has not stopped ${Math.round(this.o.stopGraceMs / 1000)} s after it ended (${printable(reason)}): still held by ${held}; the original goes to failed/ now, and its slot stays taken until that work stops`));
+      }
       return await this.quarantine(a, reason);
     } finally {
-      a.settled();
+      this.ending.delete(token);
+      if (late) void stopped.then(() => a.settled());
+      else a.settled();
     }
   }
 
@@ -423,7 +446,7 @@ export class FolderIntake extends EventEmitter {
   }
 
   private async recover(): Promise<void> {
-    const { recovered, failed } = await this.claims.recoverExpired(new Set(this.active.keys()));
+    const { recovered, failed } = await this.claims.recoverExpired(new Set([...this.active.keys(), ...this.ending]));
     for (const f of failed) {
       this.counts.failed++;
       this.emit('failed', f.relative, f.reason);

@@ -22,7 +22,8 @@ export class ClaimEndedError extends Error {
 }
 
 export class LiveClaim {
-  private holds = 0;
+  /** Who holds the claim now (a node's type and id), one entry per hold. */
+  private readonly holders: string[] = [];
   private endReason: string | undefined;
   private readonly abort = new AbortController();
   private idle: Array<() => void> = [];
@@ -74,16 +75,23 @@ export class LiveClaim {
     if (this.endReason !== undefined) throw new ClaimEndedError(this.token, this.endReason);
   }
 
-  /** Marks work in progress; the returned function ends it (once). */
-  hold(): () => void {
-    this.holds++;
+  /** Marks work in progress by `by` (named in the log should it not stop); the returned function ends it (once). */
+  hold(by: string): () => void {
+    this.holders.push(by);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.holds--;
-      if (this.holds === 0) for (const resolve of this.idle.splice(0)) resolve();
+      this.holders.splice(this.holders.indexOf(by), 1);
+      if (this.holders.length === 0) for (const resolve of this.idle.splice(0)) resolve();
     };
+  }
+
+  /** Who holds the claim now, each once with a count where several holds are theirs. */
+  get heldBy(): string[] {
+    const counts = new Map<string, number>();
+    for (const h of this.holders) counts.set(h, (counts.get(h) ?? 0) + 1);
+    return [...counts].map(([h, n]) => (n > 1 ? `${h} (${n})` : h));
   }
 
   /** Ends the claim; aborts its work if `abort` (a time-out, a stop) rather than finishing it. */
@@ -97,7 +105,7 @@ export class LiveClaim {
 
   /** Resolves when no work holds the claim. */
   whenIdle(): Promise<void> {
-    if (this.holds === 0) return Promise.resolve();
+    if (this.holders.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 }

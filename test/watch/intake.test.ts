@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { FolderIntake, type IntakeJob } from '../../src/watch/intake';
+import { liveClaims } from '../../src/watch/live-claims';
 import { tempDir } from '../helpers/temp';
 
 const EXT = ['jpg', 'png', 'mp4'];
@@ -18,6 +19,8 @@ function until(cond: () => boolean | Promise<boolean>, ms = 20_000, what = 'cond
     void check();
   });
 }
+
+const exists = (p: string): Promise<boolean> => fs.access(p).then(() => true, () => false);
 
 async function files(dir: string): Promise<string[]> {
   try {
@@ -158,6 +161,32 @@ describe('watched-folder intake', () => {
     await assert.rejects(intake.complete((job as IntakeJob).token), /not in progress here/);
     await intake.close();
     assert.match(await fs.readFile(path.join(watch, 'failed', 'stuck.jpg.error.txt'), 'utf8'), /not finished within 1 s|not finished within 0 s/);
+  });
+
+  test('work that does not stop after a time-out is named in the log; the original still goes to failed/, and its slot stays taken until it stops', async () => {
+    const { watch, make } = setup({ timeoutMs: 300, stopGraceMs: 1000, maxInFlight: 1 });
+    await fs.mkdir(watch, { recursive: true });
+    await fs.writeFile(path.join(watch, 'a.jpg'), 'a');
+    const intake = make();
+    const warnings: string[] = [];
+    intake.on('warning', (err: Error) => warnings.push(err.message));
+    const handed: string[] = [];
+    let release: (() => void) | undefined;
+    intake.on('job', (job: IntakeJob) => {
+      handed.push(job.relative);
+      // A worker that never lets go (a bug): it ignores the claim's signal.
+      if (job.relative === 'a.jpg') release = liveClaims.get(job.token)?.hold('stuck-node 1234');
+    });
+    await intake.start();
+    await fs.writeFile(path.join(watch, 'b.jpg'), 'b');
+    await until(() => exists(path.join(watch, 'failed', 'a.jpg.error.txt')), 10_000, 'a.jpg in failed/');
+    assert.match(await fs.readFile(path.join(watch, 'failed', 'a.jpg.error.txt'), 'utf8'), /not finished within/);
+    assert.ok(warnings.some((w) => /a\.jpg has not stopped .*still held by stuck-node 1234/.test(w)), `the log names who holds it: ${warnings.join(' | ')}`);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(handed, ['a.jpg'], 'b.jpg waits: the stuck work still takes the only slot');
+    (release as () => void)();
+    await until(() => handed.includes('b.jpg'), 10_000, 'b.jpg handed out once the stuck work stopped');
+    await intake.close();
   });
 
   test('two instances on one folder never take the same file', async () => {
