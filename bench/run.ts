@@ -12,7 +12,8 @@
  *                              so the full run's table that docs/performance.md quotes stays)
  *   npm run bench -- --table   the table again from bench/results/latest.json
  *   npm run bench -- --faces   only the `face` video row, one pair (a quick check while working on it; writes nothing);
- *                              `--faces --smallest-face 24` with that setting, `--faces --still` on the still camera's clip
+ *                              `--faces --smallest-face 24` with that setting, `--faces --still` on the still camera's clip,
+ *                              `--faces --profile DIR` with a CPU profile of the Node-RED process written to DIR
  *
  * Each bench runs in its own child process (bench/lib/child.ts), so peak
  * memory and event-loop lag are its own.
@@ -109,7 +110,7 @@ const resultsDir = path.join(root, 'bench', 'results');
  * drifts by 10-20 % over minutes (a shared host), and a ratio is only
  * meaningful between runs made close together. The median pair is reported.
  */
-async function videoRun(vc: VideoCase, clip: ClipSpec, modelDir: string, pairs: number): Promise<VideoRun> {
+async function videoRun(vc: VideoCase, clip: ClipSpec, modelDir: string, pairs: number, nodeArgs: string[] = []): Promise<VideoRun> {
   const file = await ensureClip(clip);
   const frames = (await probeVideo(file)).frameCount ?? clip.fps * clip.seconds;
   const runs: Array<{ flow: VideoFlowResult; transcode: TranscodeResult; ratio: number }> = [];
@@ -119,7 +120,7 @@ async function videoRun(vc: VideoCase, clip: ClipSpec, modelDir: string, pairs: 
     console.log(`video: ${clip.seconds} s clip, pair ${i + 1} of ${pairs}: the Node-RED flow...`);
     const flow = await runChild<VideoFlowResult>('video-flow', {
       clip: file, modelDir, prompt: vc.prompt, stride: STRIDE, window: 64, preset: PRESET, crf: CRF, mode: 'blur', smallestFace: vc.smallestFace,
-    });
+    }, { nodeArgs });
     runs.push({ flow, transcode: base, ratio: round(flow.fps / base.fps, 3) });
     console.log(`video: ${clip.seconds} s clip, pair ${i + 1}: ${round(flow.fps)} fps against ${round(base.fps)} fps (${runs[i].ratio})`);
   }
@@ -314,8 +315,11 @@ async function main(): Promise<void> {
       const at = process.argv.indexOf('--smallest-face');
       const smallestFace = at > 0 ? Number(process.argv[at + 1]) : undefined;
       const still = process.argv.includes('--still');
+      // A CPU profile of the Node-RED process (V8's .cpuprofile, for Chrome's DevTools) into that folder.
+      const profile = process.argv.indexOf('--profile');
+      const nodeArgs = profile > 0 ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.argv[profile + 1])}`] : [];
       const base = still ? FACES_STILL : FACES;
-      const run = await videoRun(smallestFace ? { ...base, smallestFace } : base, still ? stillClipSpec(quick) : faceClipSpec(quick), modelDir, 1);
+      const run = await videoRun(smallestFace ? { ...base, smallestFace } : base, still ? stillClipSpec(quick) : faceClipSpec(quick), modelDir, 1, nodeArgs);
       console.log(JSON.stringify({ ratio: run.ratio, lagMs: run.lagMs, flow: run.flow, transcode: run.transcode }, null, 2));
       return;
     }
