@@ -411,10 +411,11 @@ export class FolderIntake extends EventEmitter {
    */
   async fail(token: string, reason: string): Promise<string> {
     const a = this.take(token);
-    a.live.end(reason, true);
-    const stopped = a.live.whenIdle();
+    let stopped: Promise<void> = Promise.resolve();
     let late = false;
     try {
+      a.live.end(reason, true);
+      stopped = a.live.whenIdle();
       late = !(await settlesWithin(stopped, this.o.stopGraceMs));
       if (late) {
         const held = a.live.heldBy.join(', ');
