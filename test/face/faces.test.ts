@@ -129,4 +129,27 @@ describe('faces with no download: the bundled face detector', () => {
     assert.ok(narrow >= 5, `${narrow} labelled faces under 20 px wide`);
     assert.ok(narrowHidden < narrow, `all ${narrow} faces under 20 px wide were hidden: the setting made no difference`);
   });
+
+  test('a smallest face below what the detector finds, or unreadable, looks down to 12 px: the 15-21 px faces of the beach are all hidden', async (t) => {
+    const beach = images?.find((i) => i.name === 'beach');
+    if (!beach) return cannotRun(t, unavailable || 'the beach scene is missing');
+    const { width = 0, height = 0 } = await sharp(beach.image).metadata();
+    for (const setting of [4, 'abc']) {
+      await helper.load(nodes, inTab([
+        { id: 'model', type: 'sam3-model', modelDir: path.join(tempDir(), 'no-sam3') },
+        { id: 'seg', type: 'sam3-segment', model: 'model', prompts: [{ text: 'face' }], smallestFace: setting, wires: [['out']] },
+        { id: 'out', type: 'helper' },
+        ...catchAll,
+      ]));
+      const seen = new Outcomes<{ detections: Instance[]; segmentation: { smallestFace?: number } }>(helper.getNode('out'), helper.getNode('caught'));
+      helper.getNode('seg').receive({ payload: beach.image });
+      const r = await seen.next(120_000, 50);
+      assert.equal(r.caught.length, 0, `${String(setting)}: ${r.caught[0]?.error.message}`);
+      assert.equal(r.sent[0].segmentation.smallestFace, 12, `${String(setting)}: msg.segmentation says 12`);
+      const map = maskMap(r.sent[0].detections, width, height);
+      const missed: Box[] = beach.faces.filter((box) => covered(box, map, width) < 0.95);
+      assert.deepEqual(missed, [], `${String(setting)}: faces not hidden`);
+      await helper.unload();
+    }
+  });
 });

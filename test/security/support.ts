@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { liveProcessIds } from '../../src/video';
 import { buildFixtureModel, FIXTURE_COLOURS } from '../fixtures/fixture-model';
 import { catchAll, inTab } from '../helpers/catch-flow';
-import type { FlowNode, TestNode } from '../helpers/node-red';
+import { helper, type FlowNode, type TestNode } from '../helpers/node-red';
 import { tempDir } from '../helpers/temp';
 import { textured } from '../helpers/textured';
 
@@ -266,4 +266,14 @@ export function watchedExample(modelDir: string, folders: { inbox: string; out: 
     if (n.type === 'watch-folder') Object.assign(n, watch);
   }
   return flow;
+}
+
+/** What the Node-RED runtime logged at these levels (20 error, 30 warn, 40 info), as text. */
+export function logged(...levels: number[]): string[] {
+  return helper
+    .log()
+    .getCalls()
+    .map((c) => c.args[0] as { level?: number; msg?: unknown })
+    .filter((e) => e && e.level !== undefined && levels.includes(e.level))
+    .map((e) => String(e.msg));
 }

@@ -19,7 +19,7 @@ import { tempIn, tempOwner } from '../../src/common/atomic-write';
 import { liveProcessIds, openFrameReader } from '../../src/video';
 import { coreNode, helper, nodeModule, useNodeRed, type FlowNode } from '../helpers/node-red';
 import { makeClip, redBox } from '../video/support/clips';
-import { cannotRun, exists, listAll, mountTmpfs, redImage, redShare, sha256, sleep, unmount, until, watchedExample, workWithModel } from './support';
+import { cannotRun, exists, listAll, logged, mountTmpfs, redImage, redShare, sha256, sleep, unmount, until, watchedExample, workWithModel } from './support';
 
 const ours = ['sam3-model', 'sam3-segment', 'mask-blur', 'video-split', 'video-encode', 'watch-folder'].map(nodeModule);
 const core = ['common/25-catch.js', 'function/15-change.js', 'function/10-switch.js', 'function/89-delay.js', 'storage/10-file.js'].map(coreNode);
@@ -149,7 +149,7 @@ describe('watched folder under hostile names, time-outs and full disks', () => {
       const failed = path.join(inbox, 'failed');
       await until(async () => (await filesIn(failed)).length === 2 * names.length, 90_000, 'every video in failed/').catch(async (err: Error) => {
         // What held the job up comes first: CI keeps only the start of a long error.
-        const state = { unexpected: warnings().filter((w) => !/not finished within/.test(w) || /has not stopped/.test(w)), ffmpeg: liveProcessIds().map((pid) => cmdline(pid).join(' ')), files: await filesIn(inbox), out: await filesIn(out) };
+        const state = { unexpected: logged(30).filter((w) => !/not finished within/.test(w) || /has not stopped/.test(w)), ffmpeg: liveProcessIds().map((pid) => cmdline(pid).join(' ')), files: await filesIn(inbox), out: await filesIn(out) };
         throw new Error(`${err.message}\n${JSON.stringify(state, null, 1)}`);
       });
       // A job that went on running would publish its output now.
@@ -157,7 +157,7 @@ describe('watched folder under hostile names, time-outs and full disks', () => {
     } finally {
       clearInterval(sampler);
     }
-    assert.deepEqual(warnings().filter((w) => /has not stopped/.test(w)), [], 'every job stopped when its time ran out');
+    assert.deepEqual(logged(30).filter((w) => /has not stopped/.test(w)), [], 'every job stopped when its time ran out');
     assert.ok(most <= 2, `at most 2 jobs ran at once (seen ${most})`);
     assert.ok(most >= 1, 'the sampler saw the jobs run');
     for (const name of names) {
@@ -228,7 +228,7 @@ describe('watched folder under hostile names, time-outs and full disks', () => {
       const fillers = Array.from({ length: 10 }, (_, i) => path.join(inbox, `filler-${i}.txt`));
       for (const f of fillers) await fs.writeFile(f, '');
       await fs.writeFile(path.join(inbox, 'photo.png'), png);
-      await until(() => warnings().some((w) => /could not claim .*photo\.png/.test(w)), 10_000, 'the failed claim in the log');
+      await until(() => logged(30).some((w) => /could not claim .*photo\.png/.test(w)), 10_000, 'the failed claim in the log');
       await sleep(1500);
       assert.ok(await exists(path.join(inbox, 'photo.png')), 'the photo is still where it was dropped');
       assert.deepEqual(await listAll(path.join(inbox, '.processing')), [], 'no empty claim folder or record is left');
@@ -269,16 +269,6 @@ function cmdline(pid: number): string[] {
   } catch {
     return [];
   }
-}
-
-/** The runtime's warnings so far, as text. */
-function warnings(): string[] {
-  return helper
-    .log()
-    .getCalls()
-    .map((c) => c.args[0] as { level?: number; msg?: unknown })
-    .filter((e) => e && e.level === 30)
-    .map((e) => String(e.msg));
 }
 
 function sha256Of(data: Buffer | string): string {

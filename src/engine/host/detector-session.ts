@@ -31,9 +31,10 @@ export function inputShape(session: ort.InferenceSession): readonly (number | st
  * Interleaved RGB bytes -> [1, 3, height, width] float32 tensors, each
  * channel (x - mean) / std, in RGB order or, for models trained on OpenCV's
  * images, BGR (mean and std then in BGR order too). Bytes map through a
- * table per channel, a tile is read straight out of the image it lies in (no copy of it first), and one buffer serves a
- * run's passes: a tiled 1080p frame has 61 of them, and a fresh 0.9 MB array
- * each, plus its crop, cost more than the table lookups.
+ * table per channel, a tile is read straight out of the image it lies in
+ * (no copy of it first), and one buffer serves a run's passes: a tiled
+ * 1080p frame has 61 of them, and a fresh 0.9 MB array each, plus its crop,
+ * cost more than the table lookups.
  */
 export class PlanarTensors {
   private readonly tables: Float32Array[];
