@@ -57,7 +57,7 @@ interface VideoCase {
 
 /** The plumbing alone: a phrase only SAM 3 answers (the fixture model finds nothing for it), on every 10th frame. */
 const PLUMBING: VideoCase = { what: `sam3-segment (a SAM 3 phrase on every ${STRIDE}th frame, nothing found)`, prompt: 'logo', target: 0.8 };
-const FACES: VideoCase = { what: 'sam3-segment (`face`: the bundled detector on every frame, its tiles every 10th, tracks held 3 frames)', prompt: 'face', target: 0.6 };
+const FACES: VideoCase = { what: 'sam3-segment (`face`: the bundled detector on every frame, its tiles and the heads of small people every 10th, tracks held 3 frames)', prompt: 'face', target: 0.6 };
 /** The same with *smallest face* 24 px: the tiled pass keeps its coarser level only (12 tiles instead of 60 at 1080p). */
 const FACES_24: VideoCase = { ...FACES, what: 'sam3-segment (`face` as above, *smallest face* 24 px: the tiled pass without its finest level)', target: undefined, smallestFace: 24 };
 /** The same on a still camera's clip: most tiles look as they did, and keep their faces. */

@@ -42,7 +42,10 @@ export interface RunContext<CallOptions = object> {
   /**
    * Another backend's instances for the same view, computed once per view
    * however many ask (plates use vehicles and text): a backend that builds on
-   * another calls this rather than running it itself.
+   * another calls this rather than running it itself. They come without a
+   * `backend`: what a run returns is credited to it, unless an instance
+   * names another (the face backend's small heads name the person detector,
+   * 'objects', and msg.segmentation lists it for the label).
    */
   use(backend: string, prompts: PromptSpec[]): Promise<Instance[]>;
   /** Whether a backend is loaded (and so whether use() can ask it). */

@@ -260,6 +260,7 @@ export class RedactionEngine {
     const order = new Map(routed.map((r, i) => [r.label, i]));
     // Stable sort: each backend's own order is kept within a prompt.
     const instances = mergeViews(perView).sort((a, b) => (order.get(a.label) ?? 0) - (order.get(b.label) ?? 0));
+    this.listHelpers(byLabel, instances, groups, options);
     timings.totalMs = performance.now() - t0;
     return {
       width: views[0].width,
@@ -268,6 +269,23 @@ export class RedactionEngine {
       timings,
       backends: byLabel,
     };
+  }
+
+  /**
+   * A backend whose instances name another one that it asked for help (the
+   * face detector's small heads, found by the person detector) lists that
+   * one for the label too, with the threshold it asked for.
+   */
+  private listHelpers(byLabel: Record<string, LabelBackend[]>, instances: Instance[], groups: Map<string, PromptSpec[]>, options: RedactionSegmentOptions): void {
+    for (const inst of instances) {
+      const list = byLabel[inst.label];
+      if (!list || !inst.backend || list.some((l) => l.backend === inst.backend)) continue;
+      for (const l of [...list]) {
+        const asker = registeredBackends().find((b) => b.name === l.backend);
+        const asked = asker?.uses?.(groups.get(l.backend) ?? [], options).find((d) => d.backend === inst.backend);
+        if (asked && asked.prompts.length) list.push({ backend: inst.backend, threshold: Math.min(...asked.prompts.map((p) => p.threshold)) });
+      }
+    }
   }
 
   /**
@@ -312,7 +330,12 @@ export class RedactionEngine {
       if (!planned || specs.some((s) => !planned.some((p) => p.label === s.label))) {
         throw new CodedError('BACKEND_USE_UNDECLARED', `a backend asked ${name} for ${specs.map((s) => `"${s.label}"`).join(', ')} without declaring it in uses()`);
       }
-      return only(await runOf(name), specs);
+      // Without their backend: what a run returns is its own, unless it names another on purpose (runBackend).
+      return only(await runOf(name), specs).map((i) => {
+        const inst = { ...i };
+        delete inst.backend;
+        return inst;
+      });
     };
     const found = await Promise.all([...groups].map(async ([name, specs]) => only(await runOf(name), specs)));
     return found.flat();
@@ -341,7 +364,8 @@ export class RedactionEngine {
     };
     const run = await backend.run(ctx, view, specs, loaded);
     for (const [k, v] of Object.entries(run.timings)) timings[k] = (timings[k] ?? 0) + v;
-    return run.instances.map((i) => ({ ...i, backend: name }));
+    // An instance names another backend only when the run says the other found it (the face detector's small heads: the person detector).
+    return run.instances.map((i) => ({ ...i, backend: i.backend ?? name }));
   }
 
   /**

@@ -151,7 +151,6 @@ export = function register(RED: NodeAPI): void {
     const sam3Joins: Sam3Joins = config.sam3Joins === 'images-and-video' || config.sam3Joins === 'never' ? config.sam3Joins : 'images';
     // Video: detection groups, each on its own stride.
     const groups = new DetectionGroups(config, sam3Joins);
-    const strides = groups.strides;
     const hold = Math.max(0, Math.floor(numberField(config.hold, 3)));
     const video = new VideoFrames({
       hold,
@@ -225,7 +224,7 @@ export = function register(RED: NodeAPI): void {
             msg.segmentation = {
               prompts: f ? promptList(f.prompts) : framePrompts === undefined ? [] : promptList(framePrompts),
               threshold: model.threshold,
-              strides,
+              strides: groups.stridesFor(job.info.fps),
               smallestFace: groups.smallestFace,
               hold,
               width: job.info.width,
@@ -239,7 +238,7 @@ export = function register(RED: NodeAPI): void {
             done();
           },
           end: (err) => (err ? done(err) : done()),
-        }, groups.groupsFor(framePrompts ?? model.shared.defaultPrompts));
+        }, groups.groupsFor(framePrompts ?? model.shared.defaultPrompts, job.info.fps));
         return;
       }
       // A message of a watched-folder claim that has ended (timed out, the flow stopped) goes nowhere.

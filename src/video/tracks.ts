@@ -46,7 +46,7 @@ export interface TrackerOptions {
 export class TrackBook {
   private next = 0;
   private readonly recent = new Map<number, { label: string; box: Box; index: number }>();
-  /** Fastest motion seen per label, per shot (by the shot's first frame), in pixels per frame. */
+  /** Fastest motion seen per label and detector (motionKey), per shot (by the shot's first frame), in pixels per frame. */
   private readonly speeds = new Map<number, Map<string, number>>();
 
   constructor(private readonly reach: number) {}
@@ -102,6 +102,15 @@ interface Sighting {
   index: number;
   instances: TrackedInstance[];
 }
+
+/**
+ * Motion is measured per label and per detector: the heads of small people
+ * (the person detector, heads.ts) share the label `face` with the face
+ * detector's faces, and on a clip where a large face crossed the frame, a
+ * far-away head that one look missed grew at that face's pace, into a blob
+ * many times its size.
+ */
+const motionKey = (inst: Instance): string => `${inst.label}\n${inst.backend ?? ''}`;
 
 const size = (b: Box): number => Math.max(b[2] - b[0], b[3] - b[1]);
 const centre = (b: Box): [number, number] => [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2];
@@ -222,7 +231,7 @@ export class Tracker {
   private measure(shot: number, a: Instance, b: Instance, frames: number): void {
     if (!overlaps(a.box, b.box)) return;
     const [ax, ay] = centre(a.box), [bx, by] = centre(b.box);
-    this.o.book.measured(shot, a.label, Math.min(this.maxStep(), Math.hypot(bx - ax, by - ay) / Math.max(1, frames)));
+    this.o.book.measured(shot, motionKey(a), Math.min(this.maxStep(), Math.hypot(bx - ax, by - ay) / Math.max(1, frames)));
   }
 
   /** Motion never assumed faster than this, per frame: 5 % of the frame's diagonal. */
@@ -231,13 +240,13 @@ export class Tracker {
   }
 
   /**
-   * How far an instance of `label` (of size `size`) may have moved in
-   * `frames` frames: as fast as its label was seen to move in this shot;
-   * before anything of its label was matched, a quarter of its size per frame
+   * How far an instance (its label and detector: `key`, of size `size`) may
+   * have moved in `frames` frames: as fast as its kind was seen to move in
+   * this shot; before anything of its kind was matched, a quarter of its size per frame
    * (at least 1 % of the diagonal); capped.
    */
-  private reach(shot: number, label: string, boxSize: number, frames: number): number {
-    const measured = this.o.book.speed(shot, label);
+  private reach(shot: number, key: string, boxSize: number, frames: number): number {
+    const measured = this.o.book.speed(shot, key);
     const step = measured ?? Math.min(this.maxStep(), Math.max(0.01 * this.diagonal, 0.25 * boxSize));
     return Math.min(0.25 * this.diagonal, frames * step);
   }
@@ -288,10 +297,10 @@ export class Tracker {
         box = grow(lerp(p.box, n.box, (t - p.index) / span), step + 0.1 * Math.max(size(p.box), size(n.box)));
       } else if (p && t - p.index <= Math.max(this.o.hold, (nextAfter(shot, p.index) ?? Infinity) - p.index - 1)) {
         // After its last sighting: until this group looks again, and at least the hold.
-        box = grow(p.box, this.reach(shotStart, p.inst.label, size(p.box), t - p.index) + 0.1 * size(p.box));
+        box = grow(p.box, this.reach(shotStart, motionKey(p.inst), size(p.box), t - p.index) + 0.1 * size(p.box));
       } else if (n && n.index - t <= Math.max(this.o.hold, n.index - (prevBefore(shot, n.index) ?? -Infinity) - 1)) {
         // Before its first sighting: since this group last looked, and at least the hold.
-        box = grow(n.box, this.reach(shotStart, n.inst.label, size(n.box), n.index - t) + 0.1 * size(n.box));
+        box = grow(n.box, this.reach(shotStart, motionKey(n.inst), size(n.box), n.index - t) + 0.1 * size(n.box));
       }
       if (!box) continue;
       const inst = this.boxInstance((p ?? n)?.inst as TrackedInstance, box);

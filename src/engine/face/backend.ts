@@ -15,6 +15,8 @@ import type { Backend, TilesOption } from '../backend';
 import { checkThreshold } from '../prompts';
 import type { Region } from '../region';
 import { prepareSingleModel } from '../single-model';
+import { toInstances } from '../instances';
+import { headCovers, headPrompt } from './heads';
 import type { FaceLevel, FaceModelInfo, FaceOps, FacePass } from './protocol';
 
 /** Scores of real faces sit near 1; this keeps faces turned away or in shade. */
@@ -59,6 +61,19 @@ export interface FaceDetectOptions {
    * running again (at most 3 calls in a row; see tile-memory.ts).
    */
   tileMemory?: string;
+  /**
+   * With tiles (the small-face pass): also cover the heads of people the
+   * person detector finds whose faces would be below twice `minFace`
+   * (heads.ts), default true; needs the bundled person detector, and does
+   * nothing without it.
+   */
+  heads?: boolean;
+}
+
+/** Whether a call covers small people's heads: on the small-face pass, unless turned off. */
+function coversHeads(o: FaceDetectOptions): boolean {
+  if (o.heads !== undefined && typeof o.heads !== 'boolean') throw new CodedError('OPTION_INVALID', `face heads must be true or false, got ${JSON.stringify(o.heads)}`);
+  return o.heads !== false && !(typeof o.tiles === 'number' && o.tiles <= 1);
 }
 
 export interface FaceCallOptions {
@@ -162,6 +177,8 @@ export const faceBackend: Backend<FaceModelInfo, FaceLoadOptions, FaceCallOption
 
   prepare: (o) => prepareSingleModel(o.faceModel, { bundled: BUNDLED_FACE_MODEL, optionName: 'faceModel', title: 'the face detector', hostDir: __dirname, threads: o.threads }),
 
+  uses: (_prompts, o) => (coversHeads(o.face ?? {}) ? [{ backend: 'objects', prompts: [headPrompt()] }] : []),
+
   async run(ctx, view, prompts, loaded) {
     const { inputWidth, inputHeight } = loaded.info;
     const o = ctx.options.face ?? {};
@@ -169,6 +186,9 @@ export const faceBackend: Backend<FaceModelInfo, FaceLoadOptions, FaceCallOption
     if (o.tileMemory !== undefined && (typeof o.tileMemory !== 'string' || o.tileMemory === '')) throw new CodedError('OPTION_INVALID', 'face tileMemory must be a non-empty string (one key per video and pass)');
     const base = Math.min(...prompts.map((p) => p.threshold));
     const plans = planFacePasses(view.width, view.height, o.tiles, inputWidth, inputHeight, o.minFace);
+    // The person detector runs beside the face passes; awaited at the end, so a face failure must not leave its rejection unhandled.
+    const persons = coversHeads(o) && ctx.has('objects') ? ctx.use('objects', [headPrompt()]) : undefined;
+    persons?.catch(() => undefined);
     const t0 = performance.now();
     // Tiles lie on their level's pixel grid: the level image goes to the host once and the host cuts them.
     const levels = new Map<number, Promise<FaceLevel>>();
@@ -211,6 +231,11 @@ export const faceBackend: Backend<FaceModelInfo, FaceLoadOptions, FaceCallOption
       t.postprocessMs += confirmed.timings.postprocessMs;
       t.faceMs += confirmed.timings.faceMs;
       t.facePasses += confirmed.timings.facePasses;
+    }
+    if (persons) {
+      // Found by the person detector: the instance says so (the engine keeps a backend a run names).
+      const heads = toInstances(headCovers(await persons, instances, prompts, o.minFace ?? DEFAULT_MIN_FACE, view.width, view.height), view.width, view.height);
+      instances.push(...heads.map((h) => ({ ...h, backend: 'objects' })));
     }
     return {
       instances,

@@ -13,6 +13,9 @@ import type { GroupSetting } from './video-frames';
 
 type Group = 'faces' | 'objects' | 'others';
 
+/** The frame rate strides are counted at. */
+const FULL_RATE = 30;
+
 export interface GroupConfig {
   faceStride?: string | number;
   smallFaceStride?: string | number;
@@ -55,17 +58,34 @@ export class DetectionGroups {
     return objects && ownObjects ? 'objects' : 'others';
   }
 
-  /** The groups a video with these prompts needs, with their strides: a group with nothing to find never makes frames wait. */
-  groupsFor(prompts: Prompt[] | string): GroupSetting[] {
+  /**
+   * The strides for a video of `fps` frames a second. Strides are counted at
+   * 30 frames a second: a slower video is looked at as often in time, never
+   * less often than set (10 at 10 fps: every 3rd frame). Between two looks a
+   * walker moves as far in a second whatever the frame rate; on a 10 fps
+   * street clip, small heads seen every 10th frame had moved three times
+   * their size, too far to be matched to their track, and the covers carried
+   * between missed them.
+   */
+  stridesFor(fps?: number): Strides {
+    if (fps === undefined || !Number.isFinite(fps) || fps <= 0 || fps >= FULL_RATE) return this.strides;
+    const scaled = (stride: number): number => (stride <= 1 ? stride : Math.min(stride, Math.max(1, Math.round((stride * fps) / FULL_RATE))));
+    const s = this.strides;
+    return { faces: scaled(s.faces), smallFaces: scaled(s.smallFaces), objects: scaled(s.objects), others: scaled(s.others) };
+  }
+
+  /** The groups a video with these prompts needs, with their strides (for its frame rate): a group with nothing to find never makes frames wait. */
+  groupsFor(prompts: Prompt[] | string, fps?: number): GroupSetting[] {
+    const strides = this.stridesFor(fps);
     const entries = readPrompts(prompts);
     const has = (g: Group): boolean => entries.some((e) => this.groupOf(e) === g);
     // SAM 3 on the bundled detectors' phrases in video runs in 'others', on its stride.
     const others = has('others') || (this.sam3Joins === 'images-and-video' && entries.some((e) => this.groupOf(e, true) !== 'others'));
     return [
-      ...(has('faces') ? [{ name: 'faces', stride: this.strides.faces }] : []),
-      ...(has('faces') && this.strides.smallFaces > 0 ? [{ name: 'smallFaces', stride: this.strides.smallFaces }] : []),
-      ...(has('objects') ? [{ name: 'objects', stride: this.strides.objects }] : []),
-      ...(others ? [{ name: 'others', stride: this.strides.others }] : []),
+      ...(has('faces') ? [{ name: 'faces', stride: strides.faces }] : []),
+      ...(has('faces') && strides.smallFaces > 0 ? [{ name: 'smallFaces', stride: strides.smallFaces }] : []),
+      ...(has('objects') ? [{ name: 'objects', stride: strides.objects }] : []),
+      ...(others ? [{ name: 'others', stride: strides.others }] : []),
     ];
   }
 
@@ -90,12 +110,13 @@ export class DetectionGroups {
    * What a group asks of the engine: the face detector's whole-frame pass
    * alone, or its tiles, remembered per video (`video`: a key naming this
    * node's video) so that tiles whose pixels have not changed keep their
-   * faces; the others as for a photo.
+   * faces, with the heads of small people; the others as for a photo.
    */
   optionsOf(group: string, video?: string): RedactionSegmentOptions {
     const frame: RedactionSegmentOptions = { media: 'video', sam3Joins: 'never' };
     if (group === 'faces') return { ...frame, face: { tiles: 0 } };
-    if (group === 'smallFaces') return { ...frame, face: { tiles: 'auto', minFace: this.smallestFace, ...(video ? { tileMemory: `${video}/smallFaces` } : {}) } };
+    // The heads of people too small for the face detector come from the person detector's whole-frame pass: its tiles would cost more than the face tiles.
+    if (group === 'smallFaces') return { ...frame, face: { tiles: 'auto', minFace: this.smallestFace, ...(video ? { tileMemory: `${video}/smallFaces` } : {}) }, objects: { tiles: 0 } };
     if (group === 'objects') return frame;
     return { media: 'video' };
   }
