@@ -128,6 +128,8 @@ export class FolderIntake extends EventEmitter {
   private readonly active = new Map<string, Active>();
   /** Jobs that ended early (time-out, failure) and whose work has not stopped yet: they keep their slot. */
   private stopping = 0;
+  /** Completions under way (publishing, moving the original, forgetting the claim). */
+  private readonly completing = new Set<Promise<void>>();
   /** Claims taken out of progress whose original has not been moved yet: never taken over by our own recovery. */
   private readonly ending = new Set<string>();
   /** Files whose claim failed (a full disk), with the failures so far: retried with back-off. */
@@ -341,7 +343,16 @@ export class FolderIntake extends EventEmitter {
   }
 
   /** The job's result was written: it is published with its audit, and the original goes to done/ (or is deleted). */
-  async complete(token: string, facts: AuditFacts = {}): Promise<IntakeJob> {
+  complete(token: string, facts: AuditFacts = {}): Promise<IntakeJob> {
+    // close() waits for these: a closed intake changes nothing on disk any more (a restart's claim check included).
+    const completing = this.completeNow(token, facts);
+    const settled = completing.then(() => undefined, () => undefined);
+    this.completing.add(settled);
+    void settled.then(() => this.completing.delete(settled));
+    return completing;
+  }
+
+  private async completeNow(token: string, facts: AuditFacts): Promise<IntakeJob> {
     const a = this.take(token);
     try {
       a.live.end('finished', false);
@@ -482,6 +493,7 @@ export class FolderIntake extends EventEmitter {
       a.live.end('the flow was stopped', true);
     }
     await Promise.all(stopping.map((a) => this.claims.release(a.claim, 'the flow was stopped').catch(() => undefined)));
+    await Promise.all(this.completing);
     this.claims.close();
     await this.watcher?.close();
   }
