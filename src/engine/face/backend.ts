@@ -63,8 +63,8 @@ export interface FaceDetectOptions {
   tileMemory?: string;
   /**
    * With tiles (the small-face pass): also cover the heads of people the
-   * person detector finds whose faces would be below twice `minFace`
-   * (heads.ts), default true; needs the bundled person detector, and does
+   * person detector finds whose faces would be under 24 px (heads.ts),
+   * default true; needs the bundled person detector, and does
    * nothing without it.
    */
   heads?: boolean;
@@ -234,7 +234,7 @@ export const faceBackend: Backend<FaceModelInfo, FaceLoadOptions, FaceCallOption
     }
     if (persons) {
       // Found by the person detector: the instance says so (the engine keeps a backend a run names).
-      const heads = toInstances(headCovers(await persons, instances, prompts, o.minFace ?? DEFAULT_MIN_FACE, view.width, view.height), view.width, view.height);
+      const heads = toInstances(headCovers(await persons, instances, prompts, view.width, view.height), view.width, view.height);
       instances.push(...heads.map((h) => ({ ...h, backend: 'objects' })));
     }
     return {

@@ -4,7 +4,7 @@
  * 768 x 576, people 75 to 130 px tall) it found none of the 10 to 16 px faces
  * walking towards the camera, while the person detector found every person.
  * A missed face is a leak, so where a person is small enough that its face
- * would sit below twice the smallest face looked for, the top of that person
+ * would sit below twice what the detector finds, the top of that person
  * is covered as a face: the head, whichever way it is turned.
  */
 import { boxFill, iou } from '../../common/boxes';
@@ -18,6 +18,14 @@ export const HEAD_PERSONS = 'face/person';
 export const HEAD_PERSON_THRESHOLD = 0.3;
 /** Person boxes come grown by this share on every side (objects/backend.ts OBJECT_GROW). */
 const PERSON_GROW = 0.1;
+/**
+ * Heads are covered for people whose face would be under this many pixels:
+ * twice the smallest face the detector finds, whatever *smallest face* says.
+ * Tied to that setting, 24 px covered people up to twice as tall, and the
+ * face row with it ran slower than the default (0.295 against 0.35): the
+ * setting is there to look for less.
+ */
+export const HEAD_FACE_BELOW = 24;
 /** A standing adult's face, forehead to chin, is about an eighth of its height: 0.55 of the head below. */
 const FACE_OF_HEAD = 0.55;
 /**
@@ -65,16 +73,16 @@ const overlap = (a: Box, b: Box): number => area([Math.max(a[0], b[0]), Math.max
 
 /**
  * Head covers for the face prompts, from the person detector's instances:
- * one per person whose face would be smaller than twice `minFace` and whose
+ * one per person whose face would be under HEAD_FACE_BELOW and whose
  * head is not a face the face detector found (that face is covered already,
  * and in video keeps its one track), scored as the person was.
  */
-export function headCovers(persons: Instance[], faces: Instance[], prompts: PromptSpec[], minFace: number, width: number, height: number): RawInstance[] {
+export function headCovers(persons: Instance[], faces: Instance[], prompts: PromptSpec[], width: number, height: number): RawInstance[] {
   const out: RawInstance[] = [];
   const kept: Box[] = [];
   for (const person of [...persons].sort((a, b) => b.score - a.score)) {
     const { box: head, face } = headOf(person.box);
-    if (face >= 2 * minFace) continue;
+    if (face >= HEAD_FACE_BELOW) continue;
     if (faces.some((f) => overlap(head, f.box) >= FACE_IN_HEAD * area(f.box))) continue;
     // The whole image and tiles see one person several times, with boxes a little apart: one cover.
     if (kept.some((k) => iou(k, head) > SAME_HEAD)) continue;
