@@ -1,12 +1,17 @@
 /** Arithmetic on pixel boxes [x1, y1, x2, y2] shared by every layer that matches or merges detections. */
 import type { Box, BoxMask } from './types';
 
-/** Intersection over union; 0 for boxes that do not overlap. */
-export function iou(a: Box, b: Box): number {
+/** Pixels two boxes share; 0 for boxes that do not overlap. */
+export function intersectionArea(a: Box, b: Box): number {
   const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
   const h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
+  return w > 0 && h > 0 ? w * h : 0;
+}
+
+/** Intersection over union; 0 for boxes that do not overlap. */
+export function iou(a: Box, b: Box): number {
+  const inter = intersectionArea(a, b);
+  if (inter === 0) return 0;
   return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
 }
 

@@ -98,6 +98,8 @@ describe('video redaction: video-split -> sam3-segment -> mask-blur -> video-enc
     const dir = tempDir();
     const input = await makeClip(path.join(dir, 'in.mp4'), { width: 160, height: 120, rate: 15, duration: 2, audio: 0 });
     await helper.load([...nodes, ...core], flow(modelDir, { stride: 4, prompt: 'green' }));
+    const strides = new Set<number>();
+    helper.getNode('hider').on('input', (m: { segmentation: { strides: { others: number } } }) => strides.add(m.segmentation.strides.others));
     const done = nextMessage<Done>(helper.getNode('out'), 60_000);
     helper.getNode('splitter').receive({ payload: input });
     const msg = await done;
@@ -107,6 +109,7 @@ describe('video redaction: video-split -> sam3-segment -> mask-blur -> video-enc
     // and the last were detected (not every 4th, nor every frame); the rest carried the (empty) cover.
     assert.ok(fresh <= Math.ceil(msg.video.frames / 2) + 1 && fresh > Math.ceil(msg.video.frames / 4) + 1, JSON.stringify(msg.video.detections));
     assert.ok(carried >= msg.video.frames / 2 - 1, JSON.stringify(msg.video.detections));
+    assert.deepEqual([...strides], [2], 'msg.segmentation says what the video got');
   });
 
   test('variable frame rate and odd sizes survive the round trip', async () => {

@@ -7,15 +7,15 @@
  * would sit below twice what the detector finds, the top of that person
  * is covered as a face: the head, whichever way it is turned.
  */
-import { boxFill, iou } from '../../common/boxes';
+import { boxFill, growBox, intersectionArea, iou } from '../../common/boxes';
 import type { Box, Instance } from '../../common/types';
 import type { PromptSpec } from '../backend';
 import type { RawInstance } from '../instances';
 
 /** The person prompt the face backend asks the person detector for (its own label, never a user's). */
-export const HEAD_PERSONS = 'face/person';
+const HEAD_PERSONS = 'face/person';
 /** The person detector's own default: people far away score 0.3 to 0.45. */
-export const HEAD_PERSON_THRESHOLD = 0.3;
+const HEAD_PERSON_THRESHOLD = 0.3;
 /** Person boxes come grown by this share on every side (objects/backend.ts OBJECT_GROW). */
 const PERSON_GROW = 0.1;
 /**
@@ -25,7 +25,7 @@ const PERSON_GROW = 0.1;
  * face row with it ran slower than the default (0.295 against 0.35): the
  * setting is there to look for less.
  */
-export const HEAD_FACE_BELOW = 24;
+const HEAD_FACE_BELOW = 24;
 /** A standing adult's face, forehead to chin, is about an eighth of its height: 0.55 of the head below. */
 const FACE_OF_HEAD = 0.55;
 /**
@@ -56,7 +56,7 @@ const ABOVE = 0.3;
  * a pole or a sign is off centre) but never wider than the person. `face`:
  * the size of the face it holds, about an eighth of a standing adult.
  */
-export function headOf(person: Box): { box: Box; face: number } {
+function headOf(person: Box): { box: Box; face: number } {
   const gw = person[2] - person[0];
   const gh = person[3] - person[1];
   const w = gw / (1 + 2 * PERSON_GROW);
@@ -67,9 +67,6 @@ export function headOf(person: Box): { box: Box; face: number } {
   const headW = Math.min(w, Math.max(0.3 * h, headH));
   return { box: [cx - headW / 2, top - ABOVE * h, cx + headW / 2, top + headH], face: FACE_OF_HEAD * headH };
 }
-
-const area = (b: Box): number => Math.max(0, b[2] - b[0]) * Math.max(0, b[3] - b[1]);
-const overlap = (a: Box, b: Box): number => area([Math.max(a[0], b[0]), Math.max(a[1], b[1]), Math.min(a[2], b[2]), Math.min(a[3], b[3])]);
 
 /**
  * Head covers for the face prompts, from the person detector's instances:
@@ -83,13 +80,13 @@ export function headCovers(persons: Instance[], faces: Instance[], prompts: Prom
   for (const person of [...persons].sort((a, b) => b.score - a.score)) {
     const { box: head, face } = headOf(person.box);
     if (face >= HEAD_FACE_BELOW) continue;
-    if (faces.some((f) => overlap(head, f.box) >= FACE_IN_HEAD * area(f.box))) continue;
+    if (faces.some((f) => intersectionArea(head, f.box) >= FACE_IN_HEAD * (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))) continue;
     // The whole image and tiles see one person several times, with boxes a little apart: one cover.
     if (kept.some((k) => iou(k, head) > SAME_HEAD)) continue;
     kept.push(head);
     // A box, not an ellipse: where the head sits in it is a guess, and an ellipse leaves the corners.
-    const box: Box = [Math.max(0, Math.floor(head[0])), Math.max(0, Math.floor(head[1])), Math.min(width, Math.ceil(head[2])), Math.min(height, Math.ceil(head[3]))];
-    if (box[2] <= box[0] || box[3] <= box[1]) continue;
+    const box = growBox(head, 0, 0, width, height);
+    if (!box) continue;
     for (const p of prompts) out.push({ label: p.label, score: person.score, box, mask: boxFill(box), source: 0 });
   }
   return out;
