@@ -126,12 +126,16 @@ export = function register(RED: NodeAPI): void {
       return s.text ? { ...s, text: RED._(s.text, { what: serves() }) } : {};
     };
     /** Activity (in progress, or the last call's time) once there is some, with the model state beside it; until then the state alone. */
-    const showActivity = (): void => {
-      if (modelState !== 'ready' && modelState !== 'no-sam3') return;
-      if (inFlight === 0 && lastMs === undefined) return status.set(stateStatus());
+    const activity = (): NodeStatus => {
+      if (inFlight === 0 && lastMs === undefined) return stateStatus();
       const text = inFlight > 0 ? RED._('sam3-segment.status.processing', { count: inFlight }) : RED._('sam3-segment.status.done', { seconds: ((lastMs ?? 0) / 1000).toFixed(1) });
       const state = RED._(modelState === 'ready' ? 'sam3-segment.status.with-sam3' : 'sam3-segment.status.without-sam3');
-      status.set({ fill: modelState === 'ready' ? 'green' : 'yellow', shape: inFlight > 0 ? 'ring' : 'dot', text: `${text} (${state})` });
+      return { fill: modelState === 'ready' ? 'green' : 'yellow', shape: inFlight > 0 ? 'ring' : 'dot', text: `${text} (${state})` };
+    };
+    const showActivity = (): void => {
+      if (modelState !== 'ready' && modelState !== 'no-sam3') return;
+      // Made when shown: a video calls this twice a frame, and the status changes once a second.
+      status.set(activity);
     };
 
     if (!model) {

@@ -6,6 +6,7 @@
  */
 import { rleToBoxMask } from '../common/rle';
 import { isTextPrompt } from '../common/concepts';
+import { yieldIfLong } from '../common/time-slice';
 import type { ImageInput, Instance } from '../common/types';
 import { colourToRedact, withAlpha } from './alpha';
 import { blendInto } from './composite';
@@ -125,14 +126,17 @@ export async function redactImage(image: ImageInput, instances: Instance[], opts
     const flush = async (): Promise<void> => {
       const rendered = await Promise.all(batch.map((b) => b.rendered));
       writable();
-      batch.forEach((b, i) => {
+      for (const [i, b] of batch.entries()) {
+        await yieldIfLong();
         blendInto(frame, b.job.cover, rendered[i]);
         count(b.job);
-      });
+      }
       batch = [];
     };
     try {
       for (const target of chosen) {
+        // A burst of video frames, each with a dozen covers, must not hold Node-RED's event loop.
+        await yieldIfLong();
         const cover = target.cover();
         if (!cover) continue;
         const job: Job = { target, cover, settings: { ...effect, text: target.zone === undefined && isTextPrompt(target.label) } };

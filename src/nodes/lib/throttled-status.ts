@@ -4,8 +4,13 @@
  */
 import type { NodeStatus } from 'node-red';
 
+/** A status, or what makes it when it is shown: words are then translated once a second, not once a frame. */
+export type StatusSource = NodeStatus | (() => NodeStatus);
+
+const made = (s: StatusSource): NodeStatus => (typeof s === 'function' ? s() : s);
+
 export class ThrottledStatus {
-  private pending: NodeStatus | undefined;
+  private pending: StatusSource | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastAt = 0;
 
@@ -15,11 +20,11 @@ export class ThrottledStatus {
   ) {}
 
   /** Shows `status` now if the last update is old enough, else at the end of the interval. */
-  set(status: NodeStatus): void {
+  set(status: StatusSource): void {
     const wait = this.lastAt + this.intervalMs - Date.now();
     if (wait <= 0 && !this.timer) {
       this.lastAt = Date.now();
-      this.apply(status);
+      this.apply(made(status));
       return;
     }
     this.pending = status;
@@ -28,8 +33,9 @@ export class ThrottledStatus {
         this.timer = undefined;
         if (this.pending) {
           this.lastAt = Date.now();
-          this.apply(this.pending);
+          const pending = this.pending;
           this.pending = undefined;
+          this.apply(made(pending));
         }
       }, Math.max(0, wait));
     }
