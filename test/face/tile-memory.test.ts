@@ -133,6 +133,26 @@ describe('the tiled pass remembers a static scene, and never at the cost of a fa
     memory.remember('u', tileSignature(image, w, 0, 0, w, h), []);
     assert.equal(memory.recall('u', tileSignature(patched, w, 0, 0, w, h)), undefined);
   });
+
+  test("a tile's signature is the rounded mean of each 8 x 8 block of it, narrower edge blocks included", () => {
+    // A real tile lies anywhere in its level, and its size need not be a multiple of the block.
+    const stride = 53, rows = 41;
+    const image = Uint8Array.from({ length: stride * rows * 3 }, (_, i) => (i * 7919 + (i >> 5) * 104729) % 256);
+    const [x, y, w, h] = [5, 3, 37, 29];
+    const expected: number[] = [];
+    for (let by = 0; by < h; by += 8) {
+      for (let bx = 0; bx < w; bx += 8) {
+        for (let k = 0; k < 3; k++) {
+          let sum = 0, n = 0;
+          for (let py = by; py < Math.min(h, by + 8); py++) {
+            for (let px = bx; px < Math.min(w, bx + 8); px++, n++) sum += image[((y + py) * stride + x + px) * 3 + k];
+          }
+          expected.push(Math.round(sum / n));
+        }
+      }
+    }
+    assert.deepEqual([...tileSignature(image, stride, x, y, w, h)], expected);
+  });
 });
 
 describe('a still camera through the nodes: the small faces of every frame, and the smallest face set', () => {

@@ -23,18 +23,33 @@ export const MAX_SKIPS = 3;
 /** Videos remembered at once in one host (least recently used forgotten first). */
 const KEPT = 8;
 
-/** Block means of a width x height rectangle at (x, y) of an RGB image `stride` pixels wide. */
+/**
+ * Block means of a width x height rectangle at (x, y) of an RGB image `stride`
+ * pixels wide. Each row adds its runs of BLOCK pixels up in locals and then
+ * into their block: a tiled 1080p frame signs 4.6 million pixels, and a
+ * division and three array writes per pixel made this a tenth of the host's
+ * time.
+ */
 export function tileSignature(rgb: Uint8Array, stride: number, x: number, y: number, width: number, height: number): Uint8Array {
   const cols = Math.ceil(width / BLOCK);
   const rows = Math.ceil(height / BLOCK);
   const sums = new Uint32Array(cols * rows * 3);
   for (let r = 0; r < height; r++) {
-    const base = Math.floor(r / BLOCK) * cols;
-    for (let c = 0, i = ((y + r) * stride + x) * 3; c < width; c++, i += 3) {
-      const s = (base + Math.floor(c / BLOCK)) * 3;
-      sums[s] += rgb[i];
-      sums[s + 1] += rgb[i + 1];
-      sums[s + 2] += rgb[i + 2];
+    let s = Math.floor(r / BLOCK) * cols * 3;
+    let i = ((y + r) * stride + x) * 3;
+    for (let c = 0; c < width; c += BLOCK, s += 3) {
+      const end = i + Math.min(BLOCK, width - c) * 3;
+      let red = 0;
+      let green = 0;
+      let blue = 0;
+      for (; i < end; i += 3) {
+        red += rgb[i];
+        green += rgb[i + 1];
+        blue += rgb[i + 2];
+      }
+      sums[s] += red;
+      sums[s + 1] += green;
+      sums[s + 2] += blue;
     }
   }
   const out = new Uint8Array(sums.length);
