@@ -125,6 +125,19 @@ test('overlapping instances are each fully covered', async () => {
   }
 });
 
+test('the audit counts each redacted pixel once, however many overlapping covers hide it', async () => {
+  const src = pattern(W, H);
+  // Three covers, each overlapping the others: a pixel hidden by two or three counts once.
+  const masks = [ellipseMask(30, 30, 60, 50), ellipseMask(60, 40, 60, 60), rectMask(45, 20, 50, 80)];
+  const res = await redactImage(await png(src), masks.map((m) => instance(m, W, H)), { mode: 'fill', fillColor: '#f0a', featherPixels: 0 });
+  const out = await decode(res.image as Buffer);
+  // The pattern never holds the fill colour (its red channel stops at 254): every fill-coloured pixel was redacted.
+  let filled = 0;
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if (pixel(out, x, y).join() === '255,0,170') filled++;
+  assert.equal(res.summary.pixelsRedacted, filled);
+  assert.ok(filled < res.summary.perLabel.face.pixels, 'the covers overlap');
+});
+
 test('RGBA: inside the mask alpha becomes opaque (a shape it carried is gone); beyond the cover it is kept byte for byte', async () => {
   const src = pattern(W, H, 4);
   const m = ellipseMask(40, 30, 70, 60);
