@@ -1,6 +1,11 @@
 /** Arithmetic on pixel boxes [x1, y1, x2, y2] shared by every layer that matches or merges detections. */
 import type { Box, BoxMask } from './types';
 
+/** Pixels a box holds. */
+export function boxArea(b: Box): number {
+  return (b[2] - b[0]) * (b[3] - b[1]);
+}
+
 /** Pixels two boxes share; 0 for boxes that do not overlap. */
 export function intersectionArea(a: Box, b: Box): number {
   const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
@@ -12,7 +17,7 @@ export function intersectionArea(a: Box, b: Box): number {
 export function iou(a: Box, b: Box): number {
   const inter = intersectionArea(a, b);
   if (inter === 0) return 0;
-  return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
+  return inter / (boxArea(a) + boxArea(b) - inter);
 }
 
 /** A box grown by `growX` of its width on the left and right and `growY` of its height above and below, whole pixels, clipped to the image. */

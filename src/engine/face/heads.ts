@@ -7,7 +7,7 @@
  * would sit below twice what the detector finds, the top of that person
  * is covered as a face: the head, whichever way it is turned.
  */
-import { boxFill, growBox, intersectionArea, iou } from '../../common/boxes';
+import { boxArea, boxFill, growBox, intersectionArea, iou } from '../../common/boxes';
 import type { Box, Instance } from '../../common/types';
 import type { PromptSpec } from '../backend';
 import type { RawInstance } from '../instances';
@@ -80,7 +80,7 @@ export function headCovers(persons: Instance[], faces: Instance[], prompts: Prom
   for (const person of [...persons].sort((a, b) => b.score - a.score)) {
     const { box: head, face } = headOf(person.box);
     if (face >= HEAD_FACE_BELOW) continue;
-    if (faces.some((f) => intersectionArea(head, f.box) >= FACE_IN_HEAD * (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))) continue;
+    if (faces.some((f) => intersectionArea(head, f.box) >= FACE_IN_HEAD * boxArea(f.box))) continue;
     // The whole image and tiles see one person several times, with boxes a little apart: one cover.
     if (kept.some((k) => iou(k, head) > SAME_HEAD)) continue;
     kept.push(head);
